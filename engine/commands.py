@@ -1,0 +1,103 @@
+"""Commands that drive runs: imperative requests on the run-commands topic that `decide` may reject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._codec import FieldSpec, build_specs, from_fields
+from .errors import SchemaError
+
+__all__ = ["COMMAND_TYPES", "CancelRun", "Command", "StartRun", "decode_command"]
+
+_SPECS: dict[type, tuple[FieldSpec, ...]] = {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """Base of run commands. Keyed by `session_id` on the commands topic."""
+
+    command: ClassVar[str] = ""
+    run_id: str
+    session_id: str
+    created_at: int
+    """Unix seconds at which the API accepted the command."""
+
+    @classmethod
+    def _specs(cls) -> tuple[FieldSpec, ...]:
+        specs = _SPECS.get(cls)
+        if specs is None:
+            specs = build_specs(cls, {}, frozenset(), frozenset())
+            _SPECS[cls] = specs
+        return specs
+
+    @property
+    def command_id(self) -> str:
+        """Deterministic id of the command: `run_id:<command>`."""
+        return f"{self.run_id}:{self.command}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record value: `{"command": tag, ...fields}` with None values dropped."""
+        d: dict[str, Any] = {"command": self.command}
+        for spec in self._specs():
+            value = getattr(self, spec.name)
+            if value is not None:
+                d[spec.name] = list(value) if isinstance(value, tuple) else value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Command:
+        """Build the command from a record value.
+
+        Raises:
+            SchemaError: a required field is missing or has the wrong shape.
+        """
+        command: Command = from_fields(cls, cls._specs(), d, cls.command)
+        return command
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartRun(Command):
+    """Start a run of `agent_id` in `session_id` with the user's `message`.
+
+    Produces: RunStarted, ModelRequested (and a ModelWork item).
+
+    Raises:
+        UnknownAgentError: `agent_id` is not registered.
+        CommandRejectedError: the run id is already in use.
+    """
+
+    command: ClassVar[str] = "StartRun"
+    agent_id: str
+    message: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelRun(Command):
+    """Cancel a running run at its next step boundary.
+
+    Produces: RunCancelled. A cancel for a run that already ended is ignored (idempotent).
+    """
+
+    command: ClassVar[str] = "CancelRun"
+    reason: str | None = None
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {cls.command: cls for cls in (StartRun, CancelRun)}
+
+
+def decode_command(d: dict[str, Any]) -> Command:
+    """Decode a run-commands record value.
+
+    Raises:
+        SchemaError: the `command` tag is missing or unknown, or a field does not decode.
+    """
+    tag = d.get("command")
+    cls = COMMAND_TYPES.get(tag) if isinstance(tag, str) else None
+    if cls is None:
+        raise SchemaError(f"unknown command {tag!r}; known: {', '.join(sorted(COMMAND_TYPES))}")
+    for name in ("run_id", "session_id"):
+        if not isinstance(d.get(name), str) or not d[name]:
+            raise SchemaError(f"{tag}: field {name!r} must be a non-empty string")
+    return cls.from_dict(d)

@@ -1,0 +1,277 @@
+"""Conversation data: messages, tool calls, tool executions and metrics, in agno's shapes.
+
+These are the values carried inside events. Each type has `to_dict()` producing agno's JSON field
+names (as `agno.models.message.Message`, `agno.models.response.ToolExecution` and `agno.metrics`
+serialise them) and a `from_dict()` that reads the same shape back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import SchemaError
+
+__all__ = ["Message", "ModelUsage", "Role", "ToolCall", "ToolExecution"]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCall:
+    """One function call requested by the model in an assistant message.
+
+    `arguments` is the JSON text exactly as the model produced it (it may be invalid JSON; the tool
+    worker reports that as a `ToolCallError`).
+    """
+
+    id: str
+    """Provider-assigned tool call id (`call_...`); unique within the run."""
+    name: str
+    """Name of the tool to call."""
+    arguments: str
+    """Arguments as a JSON object text; `"{}"` when the model sent none."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the OpenAI / agno shape `{id, type: "function", function: {name, arguments}}`."""
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ToolCall:
+        """Read the shape produced by `to_dict`.
+
+        Raises:
+            SchemaError: a required key is missing.
+        """
+        try:
+            fn = d["function"]
+            return cls(id=d["id"], name=fn["name"], arguments=fn.get("arguments") or "{}")
+        except (KeyError, TypeError) as exc:
+            raise SchemaError(f"tool_calls entry is missing {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelUsage:
+    """Token usage and timing of one model request (agno's `ModelRequestCompleted` metrics).
+
+    Token counts come from the provider's usage field; durations are seconds measured by the model worker.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    time_to_first_token: float | None = None
+    """Seconds from sending the request to the first streamed content; None if nothing streamed."""
+    duration: float | None = None
+    """Seconds from sending the request to the end of the response."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return all fields, None values dropped."""
+        return _drop_none(
+            {
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+                "total_tokens": self.total_tokens,
+                "time_to_first_token": self.time_to_first_token,
+                "reasoning_tokens": self.reasoning_tokens,
+                "cache_read_tokens": self.cache_read_tokens,
+                "cache_write_tokens": self.cache_write_tokens,
+                "duration": self.duration,
+            }
+        )
+
+    def message_metrics(self) -> dict[str, Any]:
+        """Return agno's per-message metrics dict: zero token counts omitted (as `Metrics.to_dict`)."""
+        d: dict[str, Any] = {}
+        for key in ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens"):
+            value = getattr(self, key)
+            if value:
+                d[key] = value
+        if self.duration is not None:
+            d["duration"] = self.duration
+        if self.time_to_first_token is not None:
+            d["time_to_first_token"] = self.time_to_first_token
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelUsage:
+        """Read a dict with any subset of the fields."""
+        return cls(
+            input_tokens=int(d.get("input_tokens") or 0),
+            output_tokens=int(d.get("output_tokens") or 0),
+            total_tokens=int(d.get("total_tokens") or 0),
+            reasoning_tokens=int(d.get("reasoning_tokens") or 0),
+            cache_read_tokens=int(d.get("cache_read_tokens") or 0),
+            cache_write_tokens=int(d.get("cache_write_tokens") or 0),
+            time_to_first_token=d.get("time_to_first_token"),
+            duration=d.get("duration"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One chat message of a run, in agno's `Message` shape.
+
+    A user message carries `content`; an assistant message carries `content` and/or `tool_calls`;
+    a tool message carries the tool's result in `content` plus `tool_call_id`, `tool_name`,
+    `tool_args` and `tool_call_error`.
+    """
+
+    id: str
+    """Deterministic message id (derived from run id and sequence, so replays agree)."""
+    role: Role
+    content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Calls requested by an assistant message, in the order the model emitted them; empty otherwise."""
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    tool_args: dict[str, Any] | None = None
+    tool_call_error: bool | None = None
+    provider_data: dict[str, Any] | None = None
+    """Provider response data agno keeps (e.g. `{"id": "chatcmpl-..."}`)."""
+    metrics: dict[str, Any] | None = None
+    """agno message metrics (tokens, duration, time_to_first_token in seconds); None for user/tool."""
+    from_history: bool = False
+    """True when the message was copied into this run from an earlier run of the session."""
+    created_at: int = 0
+    """Unix seconds."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return agno's stored message dict (None values dropped, as agno's `Message.to_dict`)."""
+        d: dict[str, Any] = {"id": self.id}
+        if self.content is not None:
+            d["content"] = self.content
+        d["from_history"] = self.from_history
+        d["stop_after_tool_call"] = False
+        d["role"] = self.role
+        if self.tool_calls:
+            d["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            d["tool_call_id"] = self.tool_call_id
+        if self.tool_name is not None:
+            d["tool_name"] = self.tool_name
+        if self.tool_args is not None:
+            d["tool_args"] = self.tool_args
+        if self.tool_call_error is not None:
+            d["tool_call_error"] = self.tool_call_error
+        if self.provider_data is not None:
+            d["provider_data"] = self.provider_data
+        if self.metrics:
+            d["metrics"] = self.metrics
+        d["created_at"] = self.created_at
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Message:
+        """Read the shape produced by `to_dict`.
+
+        Raises:
+            SchemaError: `id` or `role` is missing or the role is unknown.
+        """
+        role = d.get("role")
+        if role not in ("system", "user", "assistant", "tool") or "id" not in d:
+            raise SchemaError(f"message needs an id and a role of system|user|assistant|tool, got {d!r:.200}")
+        return cls(
+            id=d["id"],
+            role=role,
+            content=d.get("content"),
+            tool_calls=tuple(ToolCall.from_dict(c) for c in d.get("tool_calls") or ()),
+            tool_call_id=d.get("tool_call_id"),
+            tool_name=d.get("tool_name"),
+            tool_args=d.get("tool_args"),
+            tool_call_error=d.get("tool_call_error"),
+            provider_data=d.get("provider_data"),
+            metrics=d.get("metrics"),
+            from_history=bool(d.get("from_history", False)),
+            created_at=int(d.get("created_at") or 0),
+        )
+
+    def as_history(self) -> Message:
+        """Return a copy marked `from_history=True` (agno marks replayed history messages so)."""
+        if self.from_history:
+            return self
+        return Message(
+            id=self.id,
+            role=self.role,
+            content=self.content,
+            tool_calls=self.tool_calls,
+            tool_call_id=self.tool_call_id,
+            tool_name=self.tool_name,
+            tool_args=self.tool_args,
+            tool_call_error=self.tool_call_error,
+            provider_data=self.provider_data,
+            metrics=self.metrics,
+            from_history=True,
+            created_at=self.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolExecution:
+    """One tool call and its outcome, in agno's `ToolExecution` shape (the `tool` field of events).
+
+    agno serialises this with `asdict`, so `to_dict` keeps None-valued fields (unlike events).
+    """
+
+    tool_call_id: str
+    tool_name: str
+    tool_args: dict[str, Any] = field(default_factory=dict)
+    tool_call_error: bool | None = None
+    result: str | None = None
+    metrics: dict[str, float] | None = None
+    """`{start_time, end_time}` as epoch seconds and `duration` in seconds, or None before it ran."""
+    created_at: int = 0
+    """Unix seconds."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return agno's full field set, None values kept."""
+        return {
+            "tool_call_id": self.tool_call_id,
+            "tool_name": self.tool_name,
+            "tool_args": self.tool_args,
+            "tool_call_error": self.tool_call_error,
+            "result": self.result,
+            "metrics": self.metrics,
+            "child_run_id": None,
+            "stop_after_tool_call": False,
+            "created_at": self.created_at,
+            "requires_confirmation": None,
+            "confirmed": None,
+            "confirmation_note": None,
+            "requires_user_input": None,
+            "user_input_schema": None,
+            "user_feedback_schema": None,
+            "answered": None,
+            "external_execution_required": None,
+            "external_execution_silent": None,
+            "approval_type": None,
+            "approval_id": None,
+            "parent_tool_call_id": None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ToolExecution:
+        """Read the shape produced by `to_dict` (extra agno keys are ignored).
+
+        Raises:
+            SchemaError: `tool_call_id` or `tool_name` is missing.
+        """
+        try:
+            return cls(
+                tool_call_id=d["tool_call_id"],
+                tool_name=d["tool_name"],
+                tool_args=d.get("tool_args") or {},
+                tool_call_error=d.get("tool_call_error"),
+                result=d.get("result"),
+                metrics=d.get("metrics"),
+                created_at=int(d.get("created_at") or 0),
+            )
+        except KeyError as exc:
+            raise SchemaError(f"tool is missing {exc}") from exc

@@ -1,0 +1,87 @@
+"""Work items: what the orchestrator asks model workers and tool workers to do.
+
+Work items travel on the work topics keyed by run_id. Each answers to one decision (`seq`) and the
+worker writes its events with that `seq`, so redelivered work produces events with the same ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._codec import FieldSpec, build_specs, from_fields, nested_tuple
+from .errors import SchemaError
+from .messages import Message
+
+__all__ = ["ModelWork", "ToolWork", "WorkItem", "decode_work"]
+
+_SPECS: dict[type, tuple[FieldSpec, ...]] = {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Work:
+    kind: ClassVar[str] = ""
+    run_id: str
+    session_id: str
+    agent_id: str
+    seq: int
+    """The decision (ModelRequested / ToolCallRequested) this work answers."""
+    created_at: int
+
+    @classmethod
+    def _specs(cls) -> tuple[FieldSpec, ...]:
+        specs = _SPECS.get(cls)
+        if specs is None:
+            codecs = {"messages": nested_tuple(Message)} if cls is ModelWork else {}
+            specs = build_specs(cls, codecs, frozenset(), frozenset())
+            _SPECS[cls] = specs
+        return specs
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record value `{"kind": ..., fields...}`."""
+        d: dict[str, Any] = {"kind": self.kind}
+        for spec in self._specs():
+            value = getattr(self, spec.name)
+            d[spec.name] = spec.to_json(value) if spec.to_json is not None else value
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelWork(_Work):
+    """Ask the model worker for the next assistant turn of a run.
+
+    `messages` is the full context in order: system message (if any), history, this run's messages.
+    """
+
+    kind: ClassVar[str] = "model"
+    step: int = 0
+    messages: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolWork(_Work):
+    """Ask the tool worker to execute one tool call (`arguments` is the model's JSON text)."""
+
+    kind: ClassVar[str] = "tool"
+    tool_call_id: str = ""
+    tool_name: str = ""
+    arguments: str = "{}"
+
+
+WorkItem = ModelWork | ToolWork
+
+
+def decode_work(d: dict[str, Any]) -> WorkItem:
+    """Decode a work-topic record value.
+
+    Raises:
+        SchemaError: the `kind` is unknown or a field does not decode.
+    """
+    kind = d.get("kind")
+    if kind == "model":
+        model_work: ModelWork = from_fields(ModelWork, ModelWork._specs(), d, "ModelWork")
+        return model_work
+    if kind == "tool":
+        tool_work: ToolWork = from_fields(ToolWork, ToolWork._specs(), d, "ToolWork")
+        return tool_work
+    raise SchemaError(f"unknown work kind {kind!r}; expected 'model' or 'tool'")
