@@ -1,0 +1,131 @@
+"""The model worker: executes ModelWork items through the agent's model and reports as run events.
+
+For each item it appends `ModelRequestStarted`, then `RunContent` deltas coalesced over a short window
+(the first delta is flushed at once, so time-to-first-token is not delayed), and finally answers with
+`ModelRequestCompleted` (usage + the assistant message) or `ModelRequestFailed` (error type and code).
+Provider retries happen inside the model client; a failure here is final for the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from engine import (
+    Agent,
+    Message,
+    ModelRequestCompleted,
+    ModelRequestFailed,
+    ModelRequestStarted,
+    ModelWork,
+    RunContent,
+    RunEvent,
+    WorkItem,
+    message_id,
+)
+from streams import Emit
+
+from .errors import AdapterError
+from .models.base import ModelClient, ModelResponse, TextDelta
+
+__all__ = ["MODEL_GROUP", "ModelExecutor"]
+
+MODEL_GROUP = "process.model"
+
+
+class ModelExecutor:
+    """`WorkHandler` for model work.
+
+    Args:
+        agents: registry by agent id; each agent's `model` must be a `ModelClient`.
+        content_flush_s: RunContent coalescing window in seconds (settings `AGNOSTREAM_CONTENT_FLUSH_MS`).
+    """
+
+    def __init__(self, agents: Mapping[str, Agent], *, content_flush_s: float = 0.02) -> None:
+        self._agents = agents
+        self._flush_s = content_flush_s
+
+    async def execute(self, work: WorkItem, emit: Emit) -> list[RunEvent]:
+        """Stream the model turn for `work`; return the final answer event."""
+        assert isinstance(work, ModelWork)
+        agent = self._agents.get(work.agent_id)
+        base = {
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+            "agent_id": work.agent_id,
+            "agent_name": agent.name if agent else "",
+        }
+        if agent is None or not isinstance(agent.model, ModelClient):
+            return [
+                ModelRequestFailed(
+                    created_at=int(time.time()),
+                    part="done",
+                    error_type="ConfigurationError",
+                    error=f"agent {work.agent_id!r} is not registered in this worker or has no streamable model",
+                    **base,
+                )
+            ]
+        model = agent.model
+        names = {"model": model.id, "model_provider": model.provider}
+        await emit([ModelRequestStarted(created_at=int(time.time()), part="start", **base, **names)])
+        pending: list[str] = []
+        parts = 0
+        last_flush = 0.0
+        response: ModelResponse | None = None
+        try:
+            async for update in model.stream(work.messages, agent.tool_list):
+                if isinstance(update, TextDelta):
+                    pending.append(update.text)
+                    now = time.monotonic()
+                    if now - last_flush >= self._flush_s:
+                        parts += 1
+                        await emit([_content(base, parts, "".join(pending))])
+                        pending.clear()
+                        last_flush = now
+                else:
+                    response = update
+        except AdapterError as exc:
+            return [_failed(base, type(exc).__name__, str(exc), exc.error_code)]
+        if pending:
+            parts += 1
+            await emit([_content(base, parts, "".join(pending))])
+        if response is None:
+            return [_failed(base, "UnexpectedModelBehaviorError", "the model stream ended without a response", "malformed_response")]
+        usage = response.usage
+        message = Message(
+            id=message_id(work.run_id, work.seq, "assistant"),
+            role="assistant",
+            content=response.content,
+            tool_calls=response.tool_calls,
+            provider_data=response.provider_data,
+            metrics=usage.message_metrics(),
+            created_at=int(time.time()),
+        )
+        return [
+            ModelRequestCompleted(
+                created_at=int(time.time()),
+                part="done",
+                **base,
+                **names,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                total_tokens=usage.total_tokens,
+                time_to_first_token=usage.time_to_first_token,
+                reasoning_tokens=usage.reasoning_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                duration=usage.duration,
+                message=message,
+            )
+        ]
+
+
+def _content(base: Mapping[str, object], n: int, text: str) -> RunContent:
+    return RunContent(created_at=int(time.time()), part=f"d{n}", content=text, **base)  # type: ignore[arg-type]
+
+
+def _failed(base: Mapping[str, object], error_type: str, error: str, code: str) -> ModelRequestFailed:
+    return ModelRequestFailed(
+        created_at=int(time.time()), part="done", error_type=error_type, error=error, error_code=code, **base  # type: ignore[arg-type]
+    )

@@ -1,0 +1,73 @@
+"""The model interface every provider adapter implements, and its stream updates.
+
+A `ModelClient` streams one assistant turn: zero or more `TextDelta` updates, then exactly one
+`ModelResponse` (the complete turn: content, tool calls in the model's order, usage, provider data).
+A stream that ends without a `ModelResponse` is a provider error, never a partial answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from engine import Message, ModelUsage, Tool, ToolCall
+
+__all__ = ["ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of streamed assistant text, in order; concatenated they form `ModelResponse.content`."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelResponse:
+    """One complete assistant turn.
+
+    Attributes:
+        content: the text, or None when the turn only calls tools.
+        tool_calls: calls in the order the model emitted them (arguments fully assembled); empty if none.
+        usage: tokens from the provider's usage field; `time_to_first_token` / `duration` in seconds
+            measured by the client from sending the request.
+        provider_data: what agno keeps from the provider response (e.g. `{"id": "chatcmpl-..."}`).
+    """
+
+    content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: ModelUsage = field(default_factory=ModelUsage)
+    provider_data: dict[str, Any] | None = None
+
+
+StreamUpdate = TextDelta | ModelResponse
+
+
+@runtime_checkable
+class ModelClient(Protocol):
+    """A chat model: named for events (`id`, `provider`, `name`) and streamable."""
+
+    @property
+    def id(self) -> str:
+        """Model id sent to the provider."""
+        ...
+
+    @property
+    def provider(self) -> str:
+        """Provider label for events (`model_provider`), e.g. "OpenAI"."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Model class label for metrics details, e.g. "OpenAI Chat"."""
+        ...
+
+    def stream(self, messages: Sequence[Message], tools: Sequence[Tool]) -> AsyncIterator[StreamUpdate]:
+        """Stream one assistant turn for `messages` with `tools` offered.
+
+        Raises:
+            ModelProviderError: the provider failed (subclass says how; `retriable` says whether to retry).
+            UnexpectedModelBehaviorError: the stream was truncated or malformed.
+        """
+        ...

@@ -1,0 +1,131 @@
+"""The runtime: one process running the processors on one log, and the entry points to start runs.
+
+`Runtime` wires the orchestrator, the model and tool workers, the sessions projection and the event tap
+onto a log (the embedded `MemoryLog` by default). The HTTP server, the CLI and the BFCL harness all use
+it. Which processors run is configurable (`roles`), so a Kafka deployment can run them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+
+from engine import Agent, CancelRun, StartRun
+from projections import SessionsProjection, SqliteViewStore
+from streams import EventTap, Log, Orchestrator, Subscription, Topics, WorkerLoop, command_record, run_processor
+
+from .model_worker import MODEL_GROUP, ModelExecutor
+from .tool_worker import TOOL_GROUP, ToolExecutor
+
+__all__ = ["ALL_ROLES", "Runtime"]
+
+ALL_ROLES = ("orchestrator", "model", "tool", "projection")
+
+
+class Runtime:
+    """Processors + tap on one log.
+
+    Args:
+        log: the log (not yet started; `start()` starts it).
+        topics: topic names.
+        agents: the agent registry by id.
+        view_store: the sessions view database, or None to run without the projection.
+        roles: processors to run in this process (subset of ALL_ROLES).
+        content_flush_s: RunContent coalescing window, seconds.
+        tool_timeout_s: per tool call timeout, seconds.
+    """
+
+    def __init__(
+        self,
+        log: Log,
+        topics: Topics,
+        agents: Mapping[str, Agent],
+        *,
+        view_store: SqliteViewStore | None = None,
+        roles: Sequence[str] = ALL_ROLES,
+        content_flush_s: float = 0.02,
+        tool_timeout_s: float = 60.0,
+    ) -> None:
+        self.log = log
+        self.topics = topics
+        self.agents = dict(agents)
+        self.tap = EventTap(log, topics)
+        self.projection = SessionsProjection(log, topics, view_store) if view_store is not None else None
+        self._roles = set(roles) - ({"projection"} if view_store is None else set())
+        self._flush_s = content_flush_s
+        self._tool_timeout_s = tool_timeout_s
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.orchestrator = Orchestrator(log, topics, self.agents)
+
+    async def start(self) -> None:
+        """Start the log, create topics, start the processors and the tap."""
+        await self.log.start()
+        await self.log.create_topics(self.topics.specs())
+        if self.projection is not None:
+            await self.projection.open()
+        await self.tap.start()
+        if "orchestrator" in self._roles:
+            self._spawn(run_processor(self.log, self.orchestrator, self._stop))
+        if "model" in self._roles:
+            model = WorkerLoop(
+                self.log, self.topics, self.topics.work_model, MODEL_GROUP,
+                ModelExecutor(self.agents, content_flush_s=self._flush_s),
+            )  # fmt: skip
+            self._spawn(model.run(self._stop))
+        if "tool" in self._roles:
+            tools = WorkerLoop(
+                self.log, self.topics, self.topics.work_tools, TOOL_GROUP,
+                ToolExecutor(self.agents, timeout_s=self._tool_timeout_s),
+            )  # fmt: skip
+            self._spawn(tools.run(self._stop))
+        if "projection" in self._roles and self.projection is not None:
+            self._spawn(self.projection.run(self._stop))
+
+    def _spawn(self, coro: object) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))  # type: ignore[arg-type]
+
+    async def stop(self) -> None:
+        """Stop the processors (in-flight work finishes or is redelivered later) and close the log."""
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.tap.stop()
+        if self.projection is not None:
+            await self.projection.close()
+        await self.log.close()
+
+    async def start_run(
+        self,
+        agent_id: str,
+        message: str,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        run_id: str | None = None,
+    ) -> tuple[StartRun, Subscription]:
+        """Submit a StartRun and return it with a subscription to the run's events (subscribed first).
+
+        `session_id` and `run_id` default to fresh uuid4 strings (agno's behaviour for a missing session_id).
+        """
+        command = StartRun(
+            run_id=run_id or str(uuid.uuid4()),
+            session_id=session_id or str(uuid.uuid4()),
+            created_at=int(time.time()),
+            agent_id=agent_id,
+            message=message,
+            user_id=user_id,
+        )
+        subscription = self.tap.subscribe(command.run_id)
+        await self.log.send(command_record(self.topics.commands, command))
+        return command, subscription
+
+    async def cancel_run(self, run_id: str, session_id: str, reason: str | None = None) -> None:
+        """Submit a CancelRun (ignored by the orchestrator if the run already ended)."""
+        command = CancelRun(run_id=run_id, session_id=session_id, created_at=int(time.time()), reason=reason)
+        await self.log.send(command_record(self.topics.commands, command))

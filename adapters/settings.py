@@ -1,0 +1,75 @@
+"""Settings: the only place agnostream reads environment variables (pydantic-settings).
+
+Every variable is listed in `.env.example` (a test keeps the two in sync). Runtime settings use the
+`AGNOSTREAM_` prefix; provider keys use the names agno uses (`OPENAI_API_KEY`, ...), so an existing agno
+deployment's environment works unchanged.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PROVIDER_KEY_ENV", "ProviderKeys", "Settings", "load_settings"]
+
+PROVIDER_KEY_ENV = ("OPENAI_API_KEY",)
+"""Provider key variables known to this build (extended by the providers issue)."""
+
+
+class ProviderKeys(BaseSettings):
+    """Provider API keys under agno's variable names; a missing key disables only that provider."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    OPENAI_API_KEY: SecretStr | None = None
+    """OpenAI key (agno's variable name)."""
+    OPENAI_BASE_URL: str | None = None
+    """Override of the OpenAI base URL (e.g. a local OpenAI-compatible server), default https://api.openai.com/v1."""
+
+    def secret(self, env_name: str) -> str | None:
+        """Return the value of provider variable `env_name`, or None when unset or empty."""
+        value = getattr(self, env_name, None)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value() or None
+        return value or None
+
+
+class Settings(BaseSettings):
+    """Runtime settings (env prefix `AGNOSTREAM_`).
+
+    Attributes:
+        broker: `embedded` (default) or `kafka://HOST:PORT` (AGNOSTREAM_BROKER).
+        log_path: SQLite file of the embedded log (AGNOSTREAM_LOG_PATH), default `./agnostream.db`.
+        db_path: SQLite file of the projections (AGNOSTREAM_DB_PATH), default `./agnostream-views.db`.
+        topic_prefix: topic name prefix (AGNOSTREAM_TOPIC_PREFIX), default `agno.`.
+        partitions: partitions per topic (AGNOSTREAM_PARTITIONS), default 12.
+        host / port: HTTP bind address (AGNOSTREAM_HOST, AGNOSTREAM_PORT), default 127.0.0.1:7777.
+        agents: module path defining agents (AGNOSTREAM_AGENTS), default the bundled demo.
+        os_security_key: bearer token required on every route when set (OS_SECURITY_KEY, as agno).
+        content_flush_ms: RunContent coalescing window in milliseconds (AGNOSTREAM_CONTENT_FLUSH_MS).
+        tool_timeout_s: per-call tool timeout in seconds (AGNOSTREAM_TOOL_TIMEOUT_S).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="AGNOSTREAM_", env_file=".env", extra="ignore")
+
+    broker: str = "embedded"
+    log_path: str = "agnostream.db"
+    db_path: str = "agnostream-views.db"
+    topic_prefix: str = "agno."
+    partitions: int = Field(default=12, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=7777, ge=0, le=65535)
+    agents: str = "adapters.demo.agents"
+    os_security_key: SecretStr | None = Field(default=None, validation_alias="OS_SECURITY_KEY")
+    content_flush_ms: int = Field(default=20, ge=0)
+    tool_timeout_s: float = Field(default=60.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> tuple[Settings, ProviderKeys]:
+    """Read the environment (and `.env`) once and return (settings, provider keys)."""
+    return Settings(), ProviderKeys()

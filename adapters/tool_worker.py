@@ -1,0 +1,111 @@
+"""The tool worker: executes ToolWork items with a timeout and reports as run events.
+
+Appends `ToolCallStarted` before executing, then answers with `ToolCallCompleted` (the result as text)
+or `ToolCallError` (unknown tool, invalid arguments, exception, timeout). Sync tools run in a thread so
+the event loop never blocks; async tools are awaited. A call whose answer was committed is never
+executed again (see `streams.worker`); one interrupted before its answer is executed again on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from engine import Agent, RunEvent, ToolCallCompleted, ToolCallError, ToolCallStarted, ToolExecution, ToolWork, WorkItem
+from streams import Emit
+
+__all__ = ["TOOL_GROUP", "ToolExecutor", "format_args", "result_text"]
+
+TOOL_GROUP = "process.tools"
+
+
+def result_text(value: Any) -> str:
+    """Turn a tool's return value into the text the model sees (str as is, else JSON, else str())."""
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
+def format_args(args: Mapping[str, Any]) -> str:
+    """agno's `name(k=v, ...)` rendering of arguments in ToolCallCompleted.content."""
+    return ", ".join(f"{k}={v}" for k, v in args.items())
+
+
+class ToolExecutor:
+    """`WorkHandler` for tool work.
+
+    Args:
+        agents: registry by agent id (tools are looked up on the run's agent).
+        timeout_s: per-call timeout in seconds (settings `AGNOSTREAM_TOOL_TIMEOUT_S`).
+    """
+
+    def __init__(self, agents: Mapping[str, Agent], *, timeout_s: float = 60.0) -> None:
+        self._agents = agents
+        self._timeout_s = timeout_s
+
+    async def execute(self, work: WorkItem, emit: Any) -> list[RunEvent]:
+        """Execute the call in `work`; return its answer event."""
+        assert isinstance(work, ToolWork)
+        agent = self._agents.get(work.agent_id)
+        base: dict[str, Any] = {
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+            "agent_id": work.agent_id,
+            "agent_name": agent.name if agent else "",
+        }
+        now = int(time.time())
+        try:
+            args = orjson.loads(work.arguments or "{}")
+        except orjson.JSONDecodeError as exc:
+            return [self._error(base, work, {}, f"Error: could not parse arguments of {work.tool_name}: {exc}")]
+        if not isinstance(args, dict):
+            return [self._error(base, work, {}, f"Error: arguments of {work.tool_name} must be a JSON object")]
+        tool = agent.get_tool(work.tool_name) if agent else None
+        if tool is None or tool.entrypoint is None:
+            return [self._error(base, work, args, f"Function {work.tool_name} not found")]
+        execution = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args=args, created_at=now)
+        await emit([ToolCallStarted(created_at=now, part="start", tool=execution, **base)])
+        start = time.time()
+        try:
+            fn = tool.entrypoint
+            if inspect.iscoroutinefunction(fn):
+                value = await asyncio.wait_for(fn(**args), self._timeout_s)
+            else:
+                value = await asyncio.wait_for(asyncio.to_thread(fn, **args), self._timeout_s)
+        except TimeoutError:
+            return [self._error(base, work, args, f"Error: tool {work.tool_name} timed out after {self._timeout_s}s")]
+        except Exception as exc:  # a tool's own failure is returned to the model, as agno does
+            return [self._error(base, work, args, f"Error executing {work.tool_name}: {exc}")]
+        end = time.time()
+        result = result_text(value)
+        done = ToolExecution(
+            tool_call_id=work.tool_call_id,
+            tool_name=work.tool_name,
+            tool_args=args,
+            tool_call_error=False,
+            result=result,
+            metrics={"start_time": start, "end_time": end, "duration": end - start},
+            created_at=now,
+        )
+        content = f"{work.tool_name}({format_args(args)}) completed in {end - start:.4f}s. "
+        return [ToolCallCompleted(created_at=int(end), part="done", content=content, tool=done, **base)]
+
+    def _error(self, base: dict[str, Any], work: ToolWork, args: dict[str, Any], error: str) -> ToolCallError:
+        tool = ToolExecution(
+            tool_call_id=work.tool_call_id,
+            tool_name=work.tool_name,
+            tool_args=args,
+            tool_call_error=True,
+            result=error,
+            created_at=int(time.time()),
+        )
+        return ToolCallError(created_at=int(time.time()), part="done", tool=tool, error=error, **base)

@@ -1,0 +1,117 @@
+"""The sessions projection runner: follows run events and maintains the sessions view.
+
+It reads every run-events partition from the positions stored in the view database (not from a
+consumer group: the view database is the source of truth of its progress), folds each batch with
+`sessions.fold_event` and writes the changed rows and the new positions in one transaction, on a
+dedicated thread so the event loop never blocks on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from engine import SchemaError
+from streams import Log, Record, TopicPartition, Topics, read_event
+
+from .errors import ProjectionLagTimeoutError
+from .sessions import SessionsView, fold_event
+from .store import SqliteViewStore
+
+__all__ = ["SessionsProjection"]
+
+
+class SessionsProjection:
+    """Keeps `agno_sessions` / `agno_runs` up to date from the run-events topic.
+
+    Args:
+        log: the log.
+        topics: topic names.
+        store: the view database.
+        name: projection name, the key of its stored positions.
+    """
+
+    def __init__(self, log: Log, topics: Topics, store: SqliteViewStore, *, name: str = "sessions") -> None:
+        self._log = log
+        self._t = topics
+        self.store = store
+        self.name = name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projection-{name}")
+        self._positions: dict[TopicPartition, int] = {}
+        self._ready = asyncio.Event()
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def open(self) -> None:
+        """Open the store and load positions (idempotent)."""
+        if self._ready.is_set():
+            return
+        await self._call(self.store.open)
+        self._positions = await self._call(self.store.positions, self.name)
+        self._ready.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the topic until `stop` is set."""
+        await self.open()
+        n = self._log.partitions_for(self._t.events)
+        tps = [TopicPartition(self._t.events, p) for p in range(n)]
+        consumer = self._log.consumer([self._t.events], group_id=None)
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, self._positions.get(tp, 0))
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=100, max_records=2000)
+                if not batch:
+                    continue
+                positions = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                records = [r for rs in batch.values() for r in rs]
+                await self._call(self._apply, records, positions)
+                self._positions.update(positions)
+        finally:
+            await consumer.stop()
+
+    async def close(self) -> None:
+        """Close the store and the writer thread."""
+        await self._call(self.store.close)
+        self._executor.shutdown(wait=True)
+
+    def _apply(self, records: list[Record], positions: dict[TopicPartition, int]) -> None:
+        view = SessionsView()
+        for record in records:
+            try:
+                event = read_event(record)
+            except SchemaError:
+                continue  # the orchestrator dead-letters undecodable records
+            if event.session_id not in view.sessions:
+                session = self.store.load_session(event.session_id)
+                if session is not None:
+                    view.sessions[event.session_id] = session
+            if event.run_id not in view.runs:
+                run = self.store.load_run(event.run_id)
+                if run is not None:
+                    view.runs[event.run_id] = run
+            fold_event(view, event)
+        self.store.apply(
+            self.name,
+            [view.sessions[s] for s in sorted(view.dirty_sessions)],
+            [view.runs[r] for r in sorted(view.dirty_runs)],
+            positions,
+        )
+
+    async def wait_caught_up(self, timeout_s: float = 10.0) -> None:
+        """Wait until the view reflects every record visible now.
+
+        Raises:
+            ProjectionLagTimeoutError: not caught up within `timeout_s` seconds.
+        """
+        n = self._log.partitions_for(self._t.events)
+        ends = await self._log.end_offsets([TopicPartition(self._t.events, p) for p in range(n)])
+        deadline = time.monotonic() + timeout_s
+        while any(self._positions.get(tp, 0) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise ProjectionLagTimeoutError(f"projection {self.name!r} not caught up after {timeout_s}s")
+            await asyncio.sleep(0.005)

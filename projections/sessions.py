@@ -1,0 +1,209 @@
+"""The sessions/runs read model: folds run events into agno's `agno_sessions` / `agno_runs` rows.
+
+Pure functions over plain dicts, so the same fold runs in the live projection, in a rebuild from a
+log file, and in tests. A run row's `run_data` is agno's stored `RunOutput.to_dict()` (the run's own
+messages, not history: agno's default `store_history_messages=False`). The fold is idempotent on
+duplicated worker answers (same message id / tool_call_id are applied once).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import (
+    ModelRequestCompleted,
+    RunCancelled,
+    RunCompleted,
+    RunError,
+    RunEvent,
+    RunStarted,
+    ToolCallCompleted,
+    ToolCallError,
+    message_id,
+)
+
+__all__ = ["SessionsView", "fold_event", "run_messages"]
+
+
+@dataclass(slots=True)
+class SessionsView:
+    """Rows of the two tables, keyed by id; `dirty_*` name the rows changed since the last `clear_dirty`.
+
+    Attributes:
+        sessions: session_id -> agno_sessions row (dict of column -> value; JSON columns as dicts).
+        runs: run_id -> agno_runs row.
+    """
+
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dirty_sessions: set[str] = field(default_factory=set)
+    dirty_runs: set[str] = field(default_factory=set)
+
+    def clear_dirty(self) -> None:
+        """Forget which rows changed (after they were written)."""
+        self.dirty_sessions.clear()
+        self.dirty_runs.clear()
+
+
+def run_messages(run_data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored messages of a run, in order."""
+    messages: list[dict[str, Any]] = run_data.get("messages") or []
+    return messages
+
+
+def fold_event(view: SessionsView, event: RunEvent) -> None:
+    """Apply one run event to the view (in place). Events of runs never started are ignored."""
+    if isinstance(event, RunStarted):
+        _started(view, event)
+        return
+    row = view.runs.get(event.run_id)
+    if row is None:
+        return
+    data = row["run_data"]
+    if isinstance(event, ModelRequestCompleted) and event.part == "done" and event.message is not None:
+        message = event.message.to_dict()
+        if any(m.get("id") == message["id"] for m in run_messages(data)):
+            return
+        data["messages"].append(message)
+    elif isinstance(event, ToolCallCompleted | ToolCallError) and event.tool is not None:
+        if event.part not in ("", "done") or any(t["tool_call_id"] == event.tool.tool_call_id for t in data["tools"]):
+            return
+        _tool_result(data, event)
+    elif isinstance(event, RunCompleted):
+        data.update(status="COMPLETED", content=event.content, content_type=event.content_type)
+        if event.model_provider_data is not None:
+            data["model_provider_data"] = event.model_provider_data
+        data["metrics"] = event.metrics or {}
+        data["session_state"] = event.session_state
+        _add_session_metrics(view, event.session_id, event.metrics or {})
+    elif isinstance(event, RunError):
+        data.update(status="ERROR", content=event.content)
+    elif isinstance(event, RunCancelled):
+        data.update(status="CANCELLED", content=event.reason)
+    else:
+        return
+    row["status"] = data["status"]
+    row["updated_at"] = event.created_at
+    view.dirty_runs.add(event.run_id)
+    session = view.sessions.get(event.session_id)
+    if session is not None:
+        session["updated_at"] = max(session.get("updated_at") or 0, event.created_at)
+        view.dirty_sessions.add(event.session_id)
+
+
+def _started(view: SessionsView, event: RunStarted) -> None:
+    if event.run_id in view.runs:
+        return
+    session = view.sessions.get(event.session_id)
+    if session is None:
+        session = {
+            "session_id": event.session_id,
+            "session_type": "agent",
+            "agent_id": event.agent_id,
+            "team_id": None,
+            "workflow_id": None,
+            "user_id": event.user_id,
+            "session_data": {"session_state": {}, "session_metrics": {}},
+            "agent_data": {
+                "name": event.agent_name,
+                "agent_id": event.agent_id,
+                "model": {"provider": event.model_provider, "id": event.model},
+            },
+            "team_data": None,
+            "workflow_data": None,
+            "metadata": None,
+            "summary": None,
+            "created_at": event.created_at,
+            "updated_at": event.created_at,
+            "run_count": 0,
+        }
+        view.sessions[event.session_id] = session
+    messages = []
+    if event.system_message is not None:
+        messages.append(event.system_message.to_dict())
+    if event.message is not None:
+        messages.append(event.message.to_dict())
+    run_data: dict[str, Any] = {
+        "run_id": event.run_id,
+        "agent_id": event.agent_id,
+        "agent_name": event.agent_name,
+        "session_id": event.session_id,
+        "user_id": event.user_id,
+        "content": None,
+        "content_type": "str",
+        "model": event.model,
+        "model_provider": event.model_provider,
+        "session_state": {},
+        "created_at": event.created_at,
+        "status": "RUNNING",
+        "metrics": {},
+        "messages": messages,
+        "tools": [],
+        "input": {"input_content": event.input},
+    }
+    view.runs[event.run_id] = {
+        "run_id": event.run_id,
+        "session_id": event.session_id,
+        "run_type": "agent",
+        "agent_id": event.agent_id,
+        "team_id": None,
+        "workflow_id": None,
+        "user_id": event.user_id,
+        "parent_run_id": event.parent_run_id,
+        "status": "RUNNING",
+        "run_index": session["run_count"],
+        "run_data": run_data,
+        "created_at": event.created_at,
+        "updated_at": event.created_at,
+    }
+    session["run_count"] += 1
+    session["updated_at"] = max(session["updated_at"], event.created_at)
+    view.dirty_runs.add(event.run_id)
+    view.dirty_sessions.add(event.session_id)
+
+
+def _tool_result(data: dict[str, Any], event: ToolCallCompleted | ToolCallError) -> None:
+    tool = event.tool
+    assert tool is not None
+    is_error = isinstance(event, ToolCallError)
+    data["tools"].append(tool.to_dict())
+    message = {
+        "id": message_id(event.event_id, "tool"),
+        "content": (event.error if isinstance(event, ToolCallError) and event.error is not None else tool.result),
+        "from_history": False,
+        "stop_after_tool_call": False,
+        "role": "tool",
+        "tool_call_id": tool.tool_call_id,
+        "tool_name": tool.tool_name,
+        "tool_args": tool.tool_args,
+        "tool_call_error": is_error,
+        "created_at": event.created_at,
+    }
+    messages = data["messages"]
+    messages.append(message)
+    # Keep the block of tool results after an assistant turn in the order of its tool_calls (agno's order),
+    # whatever order parallel calls finished in.
+    start = len(messages)
+    while start > 0 and messages[start - 1].get("role") == "tool":
+        start -= 1
+    if start == 0:
+        return
+    order = {c["id"]: i for i, c in enumerate(messages[start - 1].get("tool_calls") or [])}
+    messages[start:] = sorted(messages[start:], key=lambda m: order.get(m.get("tool_call_id"), len(order)))
+
+
+def _add_session_metrics(view: SessionsView, session_id: str, metrics: dict[str, Any]) -> None:
+    session = view.sessions.get(session_id)
+    if session is None:
+        return
+    totals = session["session_data"].setdefault("session_metrics", {})
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        if metrics.get(key):
+            totals[key] = totals.get(key, 0) + metrics[key]
+
+
+def snapshot(view: SessionsView) -> SessionsView:
+    """Deep copy of the view (for comparing a rebuild with a live projection)."""
+    return SessionsView(copy.deepcopy(view.sessions), copy.deepcopy(view.runs))

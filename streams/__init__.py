@@ -1,0 +1,67 @@
+"""The log: protocols, the embedded log, codec, processors (orchestrator, worker loop) and the event tap.
+
+Owns: topics/partitions/offsets/consumer groups (`transport`, `memory`), record encoding (`codec`), the
+consume -> decide -> append -> commit loops (`processor`, `orchestrator`, `worker`) and `tap`.
+May import: `engine` only (plus aiokafka in `kafka`, orjson, stdlib asyncio/sqlite3).
+"""
+
+from .codec import SCHEMA_VERSION, command_record, decode_value, event_record, read_command, read_event, read_work, work_record
+from .errors import (
+    BrokerUnavailableError,
+    CommitFailedError,
+    LogClosedError,
+    StreamError,
+    StreamTimeoutError,
+    TopicMismatchError,
+)
+from .memory import MemoryLog
+from .orchestrator import ORCHESTRATOR_GROUP, Orchestrator
+from .partitioner import murmur2, partition_for
+from .processor import BatchProcessor, deadletter_record, make_consumer, run_processor
+from .records import Headers, Position, Record, TopicPartition
+from .tap import EventTap, Subscription
+from .topics import Topics
+from .transport import Consumer, Log, OutRecord, RebalanceCallback, TopicSpec, Transaction
+from .worker import Emit, WorkerLoop, WorkHandler
+
+__all__ = [
+    "ORCHESTRATOR_GROUP",
+    "SCHEMA_VERSION",
+    "BatchProcessor",
+    "BrokerUnavailableError",
+    "CommitFailedError",
+    "Consumer",
+    "Emit",
+    "EventTap",
+    "Headers",
+    "Log",
+    "LogClosedError",
+    "MemoryLog",
+    "Orchestrator",
+    "OutRecord",
+    "Position",
+    "RebalanceCallback",
+    "Record",
+    "StreamError",
+    "StreamTimeoutError",
+    "Subscription",
+    "TopicMismatchError",
+    "TopicPartition",
+    "TopicSpec",
+    "Topics",
+    "Transaction",
+    "WorkHandler",
+    "WorkerLoop",
+    "command_record",
+    "deadletter_record",
+    "decode_value",
+    "event_record",
+    "make_consumer",
+    "murmur2",
+    "partition_for",
+    "read_command",
+    "read_event",
+    "read_work",
+    "run_processor",
+    "work_record",
+]

@@ -1,0 +1,92 @@
+"""Record codec: events, commands and work items <-> record bytes (orjson), plus headers.
+
+Values are compact JSON objects (orjson); headers carry `event` (or `command` / `work`) and
+`schema_version` so consumers can route without decoding the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from engine import Command, RunEvent, SchemaError, WorkItem, decode_command, decode_event, decode_work
+
+from .records import Headers, Record
+from .transport import OutRecord
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "command_record",
+    "decode_value",
+    "event_record",
+    "read_command",
+    "read_event",
+    "read_work",
+    "work_record",
+]
+
+SCHEMA_VERSION = b"1"
+
+
+def _headers(name: str, tag: str) -> Headers:
+    return ((name, tag.encode()), ("schema_version", SCHEMA_VERSION))
+
+
+def event_record(topic: str, event: RunEvent) -> OutRecord:
+    """Encode a run event keyed by its session id."""
+    return OutRecord(topic, event.session_id.encode(), orjson.dumps(event.to_dict()), _headers("event", event.event))
+
+
+def command_record(topic: str, command: Command) -> OutRecord:
+    """Encode a command keyed by its session id."""
+    return OutRecord(
+        topic, command.session_id.encode(), orjson.dumps(command.to_dict()), _headers("command", command.command)
+    )
+
+
+def work_record(topic: str, work: WorkItem) -> OutRecord:
+    """Encode a work item keyed by its run id."""
+    return OutRecord(topic, work.run_id.encode(), orjson.dumps(work.to_dict()), _headers("work", work.kind))
+
+
+def decode_value(record: Record) -> dict[str, Any]:
+    """Decode a record value to a JSON object.
+
+    Raises:
+        SchemaError: the value is not valid JSON or not an object.
+    """
+    try:
+        value = orjson.loads(record.value)
+    except orjson.JSONDecodeError as exc:
+        raise SchemaError(f"record {record.topic}/{record.partition}@{record.offset} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise SchemaError(f"record {record.topic}/{record.partition}@{record.offset} is not a JSON object")
+    return value
+
+
+def read_event(record: Record) -> RunEvent:
+    """Decode a run-events record.
+
+    Raises:
+        SchemaError: undecodable value or unknown event.
+    """
+    return decode_event(decode_value(record))
+
+
+def read_command(record: Record) -> Command:
+    """Decode a run-commands record.
+
+    Raises:
+        SchemaError: undecodable value or unknown command.
+    """
+    return decode_command(decode_value(record))
+
+
+def read_work(record: Record) -> WorkItem:
+    """Decode a work record.
+
+    Raises:
+        SchemaError: undecodable value or unknown work kind.
+    """
+    return decode_work(decode_value(record))

@@ -1,0 +1,412 @@
+"""The embedded log: Kafka semantics in one process, optionally durable in a SQLite file.
+
+`MemoryLog` implements `streams.transport.Log`: partitioned topics (Kafka's murmur2 partitioner),
+per-partition offsets, consumer groups with committed offsets and rebalancing, manual assignment with
+seek, and transactions whose records and offset commits become visible together.
+
+Durability (when `path` is given): appends are gathered over one event-loop tick and written by a
+single writer thread in one SQLite transaction (group commit); a record becomes visible to consumers
+only after its write committed, so nothing a consumer acted on can vanish in a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CommitFailedError, LogClosedError, TopicMismatchError
+from .partitioner import partition_for
+from .records import Record, TopicPartition
+from .transport import Consumer, OutRecord, RebalanceCallback, TopicSpec
+
+__all__ = ["MemoryLog"]
+
+
+@dataclass(slots=True)
+class _Batch:
+    topics: list[tuple[str, int]]
+    records: list[Record]
+    offsets: list[tuple[str, TopicPartition, int]]
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class _MemoryTransaction:
+    records: list[OutRecord] = field(default_factory=list)
+    offsets: list[tuple[str, TopicPartition, int]] = field(default_factory=list)
+
+    def send(self, record: OutRecord) -> None:
+        self.records.append(record)
+
+    def commit_offsets(self, group_id: str, offsets: Mapping[TopicPartition, int]) -> None:
+        self.offsets.extend((group_id, tp, o) for tp, o in offsets.items())
+
+
+class MemoryLog:
+    """The embedded log (see module docstring).
+
+    Args:
+        path: SQLite file for durability, or None for a purely in-memory log.
+        default_partitions: partitions of a topic created implicitly by a first append.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, default_partitions: int = 12) -> None:
+        self._path = Path(path) if path is not None else None
+        self._default_partitions = default_partitions
+        self._parts: dict[str, list[list[Record]]] = {}
+        self._reserved: dict[TopicPartition, int] = {}
+        self._committed: dict[tuple[str, TopicPartition], int] = {}
+        self._groups: dict[str, list[_MemoryConsumer]] = {}
+        self._consumers: set[_MemoryConsumer] = set()
+        self._pending: list[_Batch] = []
+        self._flushing = False
+        self._store = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Open the SQLite file (if any) and load topics, records and committed offsets."""
+        if self._path is None:
+            return
+        from ._sqlite_store import SqliteStore
+
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memorylog-writer")
+        store = SqliteStore(self._path)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, store.open)
+        topics = await loop.run_in_executor(self._executor, store.load_topics)
+        records = await loop.run_in_executor(self._executor, lambda: list(store.load_records()))
+        offsets = await loop.run_in_executor(self._executor, store.load_offsets)
+        for name, partitions in topics.items():
+            self._add_topic(name, partitions)
+        for r in records:
+            self._parts[r.topic][r.partition].append(r)
+            self._reserved[r.tp] = r.offset + 1
+        self._committed.update(offsets)
+        self._store = store
+
+    async def close(self) -> None:
+        """Wait for pending writes, stop consumers and close the file."""
+        while self._pending or self._flushing:
+            await asyncio.sleep(0.001)
+        self._closed = True
+        for consumer in list(self._consumers):
+            consumer.wake()
+        if self._store is not None and self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._store.close)
+            self._executor.shutdown(wait=True)
+            self._store = None
+
+    # ------------------------------------------------------------------ topics
+
+    def _add_topic(self, name: str, partitions: int) -> bool:
+        if name in self._parts:
+            return False
+        self._parts[name] = [[] for _ in range(partitions)]
+        for p in range(partitions):
+            self._reserved.setdefault(TopicPartition(name, p), 0)
+        return True
+
+    async def create_topics(self, specs: Sequence[TopicSpec]) -> None:
+        """Create missing topics (idempotent).
+
+        Raises:
+            TopicMismatchError: a topic exists with another partition count.
+        """
+        new: list[tuple[str, int]] = []
+        for spec in specs:
+            existing = self._parts.get(spec.name)
+            if existing is not None:
+                if len(existing) != spec.partitions:
+                    raise TopicMismatchError(
+                        f"topic {spec.name!r} has {len(existing)} partitions, configured {spec.partitions}; "
+                        "use the existing count or a new topic prefix"
+                    )
+                continue
+            self._add_topic(spec.name, spec.partitions)
+            new.append((spec.name, spec.partitions))
+        if new:
+            await self._append([], [], new)
+
+    def partitions_for(self, topic: str) -> int:
+        """Partition count of `topic` (creating it with the default count if unknown)."""
+        parts = self._parts.get(topic)
+        return len(parts) if parts is not None else self._default_partitions
+
+    # ------------------------------------------------------------------ appends
+
+    async def send(self, record: OutRecord) -> TopicPartition:
+        """Append one record; returns its partition once durable and visible."""
+        records = await self._append([record], [], [])
+        return records[0].tp
+
+    async def send_many(self, records: Sequence[OutRecord]) -> None:
+        """Append records (not atomically with anything else) and wait until durable and visible."""
+        await self._append(list(records), [], [])
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_MemoryTransaction]:
+        """Open a transaction; on normal exit its records and offsets are committed together."""
+        tx = _MemoryTransaction()
+        yield tx
+        if tx.records or tx.offsets:
+            await self._append(tx.records, tx.offsets, [])
+
+    async def _append(
+        self, out: list[OutRecord], offsets: list[tuple[str, TopicPartition, int]], topics: list[tuple[str, int]]
+    ) -> list[Record]:
+        if self._closed:
+            raise LogClosedError("the embedded log is closed")
+        now_ms = int(time.time() * 1000)
+        records: list[Record] = []
+        for o in out:
+            if o.topic not in self._parts:
+                self._add_topic(o.topic, self._default_partitions)
+                topics.append((o.topic, self._default_partitions))
+            tp = TopicPartition(o.topic, partition_for(o.key, len(self._parts[o.topic])))
+            offset = self._reserved[tp]
+            self._reserved[tp] = offset + 1
+            records.append(Record(o.topic, tp.partition, offset, o.key, o.value, o.headers, now_ms))
+        if self._store is None:
+            self._publish(records, offsets)
+            return records
+        batch = _Batch(topics, records, offsets, asyncio.get_running_loop().create_future())
+        self._pending.append(batch)
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+        await batch.done
+        return records
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batches, self._pending = self._pending, []
+                topics = [t for b in batches for t in b.topics]
+                records = [r for b in batches for r in b.records]
+                offsets = [o for b in batches for o in b.offsets]
+                store = self._store
+                assert store is not None and self._executor is not None
+                try:
+                    await loop.run_in_executor(self._executor, store.write, topics, records, offsets)
+                except Exception as exc:  # a failed write fails every waiter; nothing becomes visible
+                    for b in batches:
+                        if not b.done.done():
+                            b.done.set_exception(exc)
+                    continue
+                for b in batches:
+                    self._publish(b.records, b.offsets)
+                    if not b.done.done():
+                        b.done.set_result(None)
+        finally:
+            self._flushing = False
+
+    def _publish(self, records: list[Record], offsets: list[tuple[str, TopicPartition, int]]) -> None:
+        touched: set[TopicPartition] = set()
+        for r in records:
+            self._parts[r.topic][r.partition].append(r)
+            touched.add(r.tp)
+        for group_id, tp, next_offset in offsets:
+            self._committed[(group_id, tp)] = next_offset
+        if touched:
+            for consumer in self._consumers:
+                if not touched.isdisjoint(consumer.assignment()):
+                    consumer.wake()
+
+    # ------------------------------------------------------------------ reads
+
+    async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """Offset after the last visible record of each partition."""
+        return {tp: len(self._parts[tp.topic][tp.partition]) if tp.topic in self._parts else 0 for tp in tps}
+
+    async def read(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
+        """Records of `tp` with `start <= offset < end`."""
+        parts = self._parts.get(tp.topic)
+        if parts is None:
+            return []
+        return parts[tp.partition][max(0, start) : max(0, end)]
+
+    def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
+        """The committed next offset of `group_id` on `tp`, or None."""
+        return self._committed.get((group_id, tp))
+
+    async def committed(self, group_id: str, tp: TopicPartition) -> int | None:
+        """The committed next offset of `group_id` on `tp`, or None."""
+        return self._committed.get((group_id, tp))
+
+    def _records(self, tp: TopicPartition) -> list[Record]:
+        return self._parts[tp.topic][tp.partition]
+
+    # ------------------------------------------------------------------ consumers and groups
+
+    def consumer(
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        on_assign: RebalanceCallback | None = None,
+        on_revoke: RebalanceCallback | None = None,
+        auto_offset_reset: str = "earliest",
+    ) -> Consumer:
+        """Create a consumer of `topics`; with `group_id` it joins that group on `start()`."""
+        return _MemoryConsumer(self, list(topics), group_id, on_assign, on_revoke, auto_offset_reset)
+
+    def _join(self, consumer: _MemoryConsumer) -> None:
+        self._consumers.add(consumer)
+        if consumer.group_id is not None:
+            for topic in consumer.topics:
+                if topic not in self._parts:
+                    self._add_topic(topic, self._default_partitions)
+            self._groups.setdefault(consumer.group_id, []).append(consumer)
+            self._rebalance(consumer.group_id)
+
+    def _leave(self, consumer: _MemoryConsumer) -> None:
+        self._consumers.discard(consumer)
+        if consumer.group_id is not None:
+            members = self._groups.get(consumer.group_id, [])
+            if consumer in members:
+                members.remove(consumer)
+                self._rebalance(consumer.group_id)
+
+    def _rebalance(self, group_id: str) -> None:
+        """Range-free round-robin assignment of every subscribed partition over the members, in join order."""
+        members = self._groups.get(group_id, [])
+        if not members:
+            return
+        topics = sorted({t for m in members for t in m.topics})
+        tps = [TopicPartition(t, p) for t in topics for p in range(len(self._parts[t]))]
+        plan: dict[_MemoryConsumer, set[TopicPartition]] = {m: set() for m in members}
+        for i, tp in enumerate(tps):
+            eligible = [m for m in members if tp.topic in m.topics]
+            plan[eligible[i % len(eligible)]].add(tp)
+        for member, tps_for in plan.items():
+            member.reassign(tps_for)
+
+
+class _MemoryConsumer:
+    def __init__(
+        self,
+        log: MemoryLog,
+        topics: list[str],
+        group_id: str | None,
+        on_assign: RebalanceCallback | None,
+        on_revoke: RebalanceCallback | None,
+        auto_offset_reset: str,
+    ) -> None:
+        self.log = log
+        self.topics = topics
+        self.group_id = group_id
+        self._on_assign = on_assign
+        self._on_revoke = on_revoke
+        self._reset = auto_offset_reset
+        self._assignment: set[TopicPartition] = set()
+        self._positions: dict[TopicPartition, int] = {}
+        self._to_assign: set[TopicPartition] = set()
+        self._to_revoke: set[TopicPartition] = set()
+        self._wakeup = asyncio.Event()
+        self._started = False
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def reassign(self, tps: set[TopicPartition]) -> None:
+        current = self._assignment | self._to_assign
+        self._to_revoke |= current - tps
+        self._to_assign = (self._to_assign & tps) | (tps - self._assignment)
+        self._assignment &= tps
+        for tp in list(self._positions):
+            if tp not in self._assignment:
+                del self._positions[tp]
+        self.wake()
+
+    async def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self.log._join(self)
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            self.log._leave(self)
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._assignment)
+
+    def assign(self, partitions: Iterable[TopicPartition]) -> None:
+        if self.group_id is not None:
+            raise CommitFailedError("assign() is only for consumers without a group_id")
+        self._assignment = set(partitions)
+        for tp in self._assignment:
+            self._positions.setdefault(tp, 0 if self._reset == "earliest" else len(self.log._records(tp)))
+        self.log._consumers.add(self)
+
+    def seek(self, tp: TopicPartition, next_offset: int) -> None:
+        self._positions[tp] = next_offset
+        self.wake()
+
+    def position(self, tp: TopicPartition) -> int:
+        return self._positions[tp]
+
+    async def _apply_rebalance(self) -> None:
+        if self._to_revoke:
+            revoked, self._to_revoke = self._to_revoke, set()
+            if self._on_revoke is not None:
+                await self._on_revoke(revoked)
+        if self._to_assign:
+            added, self._to_assign = self._to_assign, set()
+            for tp in added:
+                committed = self.log.committed_offset(self.group_id or "", tp)
+                if committed is None:
+                    committed = 0 if self._reset == "earliest" else len(self.log._records(tp))
+                self._positions[tp] = committed
+            self._assignment |= added
+            if self._on_assign is not None:
+                await self._on_assign(added)
+
+    async def getmany(self, timeout_ms: int = 1000, max_records: int = 500) -> dict[TopicPartition, list[Record]]:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            if self.log._closed:
+                raise LogClosedError("the embedded log is closed")
+            if self._to_revoke or self._to_assign:
+                await self._apply_rebalance()
+            self._wakeup.clear()
+            out: dict[TopicPartition, list[Record]] = {}
+            budget = max_records
+            for tp in sorted(self._assignment):
+                records = self.log._records(tp)
+                pos = self._positions.get(tp, 0)
+                if pos < len(records) and budget > 0:
+                    chunk = records[pos : pos + budget]
+                    out[tp] = chunk
+                    self._positions[tp] = pos + len(chunk)
+                    budget -= len(chunk)
+            if out:
+                return out
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {}
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except TimeoutError:
+                return {}
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        if self.group_id is None:
+            raise CommitFailedError("commit() needs a consumer with a group_id")
+        lost = [tp for tp in offsets if tp not in self._assignment]
+        if lost:
+            raise CommitFailedError(f"partitions {sorted(lost)} are not assigned to this consumer (rebalanced)")
+        group_id = self.group_id
+        await self.log._append([], [(group_id, tp, o) for tp, o in offsets.items()], [])
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.log.committed_offset(self.group_id or "", tp)

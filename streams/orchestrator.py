@@ -1,0 +1,105 @@
+"""The orchestrator processor: advances run state machines from commands and worker answers.
+
+Consumes `runs.commands` and `runs.events` in the consumer group `process.orchestrator`. For every
+input it calls `engine.decide` with the session's state and appends the decided events (to
+`runs.events`) and work items (to `work.model` / `work.tools`) in the batch's transaction. It keeps
+only a cache of session states, rebuilt from the log when partitions are assigned:
+state = fold(events before the committed offset) + the orchestrator's own decision events after it
+(those were decided from inputs before the committed offset, in the same transactions as the commit).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from engine import Agent, Command, DecisionContext, RunEvent, SchemaError, SessionState, decide, evolve
+
+from .codec import event_record, read_command, read_event, work_record
+from .partitioner import partition_for
+from .processor import deadletter_record
+from .records import Record, TopicPartition
+from .topics import Topics
+from .transport import Log, Transaction
+
+__all__ = ["ORCHESTRATOR_GROUP", "Orchestrator"]
+
+ORCHESTRATOR_GROUP = "process.orchestrator"
+_log = logging.getLogger("agnostream.orchestrator")
+
+
+class Orchestrator:
+    """Decides run events; see the module docstring.
+
+    Args:
+        log: the log to read state from on assignment.
+        topics: topic names.
+        agents: the agent registry, by id.
+        clock: epoch-seconds clock for decision times (injected for tests).
+    """
+
+    group_id = ORCHESTRATOR_GROUP
+
+    def __init__(
+        self, log: Log, topics: Topics, agents: Mapping[str, Agent], *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._log = log
+        self._t = topics
+        self._agents = agents
+        self._clock = clock
+        self.sessions: dict[str, SessionState] = {}
+        self.topics = [topics.commands, topics.events]
+
+    def _state(self, session_id: str) -> SessionState:
+        state = self.sessions.get(session_id)
+        if state is None:
+            state = SessionState(session_id=session_id)
+            self.sessions[session_id] = state
+        return state
+
+    async def on_assign(self, tps: set[TopicPartition]) -> None:
+        """Rebuild the session states of newly assigned run-events partitions from the log."""
+        for tp in sorted(tps):
+            if tp.topic != self._t.events:
+                continue
+            committed = await self._log.committed(self.group_id, tp) or 0
+            end = (await self._log.end_offsets([tp]))[tp]
+            for record in await self._log.read(tp, 0, end):
+                try:
+                    event = read_event(record)
+                except SchemaError:
+                    continue
+                if record.offset < committed or event.part == "":
+                    self.sessions[event.session_id] = evolve(self._state(event.session_id), event)
+
+    async def on_revoke(self, tps: set[TopicPartition]) -> None:
+        """Forget sessions whose run-events partition was revoked."""
+        lost = {tp.partition for tp in tps if tp.topic == self._t.events}
+        if not lost:
+            return
+        n = self._log.partitions_for(self._t.events)
+        for session_id in [s for s in self.sessions if partition_for(s.encode(), n) in lost]:
+            del self.sessions[session_id]
+
+    def handle(self, record: Record, tx: Transaction) -> None:
+        """Decide on one command or event record and add the outputs to `tx` (bad records are dead-lettered)."""
+        try:
+            item: Command | RunEvent = read_command(record) if record.topic == self._t.commands else read_event(record)
+        except SchemaError as exc:
+            tx.send(deadletter_record(self._t.deadletter, record, str(exc)))
+            return
+        state = self._state(item.session_id)
+        if isinstance(item, RunEvent) and item.part == "":
+            self.sessions[item.session_id] = evolve(state, item)
+            return
+        decision = decide(state, item, DecisionContext(now=self._clock(), agents=self._agents))
+        if isinstance(item, RunEvent):
+            state = evolve(state, item)
+        for event in decision.events:
+            state = evolve(state, event)
+            tx.send(event_record(self._t.events, event))
+        for work in decision.work:
+            topic = self._t.work_model if work.kind == "model" else self._t.work_tools
+            tx.send(work_record(topic, work))
+        self.sessions[item.session_id] = state

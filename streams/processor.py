@@ -1,0 +1,81 @@
+"""The processor loop: consume -> handle -> append + commit, in one transaction per batch.
+
+`run_processor` drives any `BatchProcessor` (the orchestrator, a projection runner): it reads a batch
+from the consumer, lets the processor add output records to a transaction, commits the batch's next
+offsets in the same transaction, and repeats until `stop` is set. A crash anywhere means the batch's
+outputs and offsets are both absent, and the batch is redelivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import orjson
+
+from .records import Record, TopicPartition
+from .transport import Consumer, Log, OutRecord, RebalanceCallback, Transaction
+
+__all__ = ["BatchProcessor", "deadletter_record", "make_consumer", "run_processor"]
+
+_log = logging.getLogger("agnostream.processor")
+
+
+class BatchProcessor(Protocol):
+    """A processor the loop can drive."""
+
+    group_id: str
+    """Consumer group, e.g. `process.orchestrator`."""
+    topics: Sequence[str]
+    """Topics consumed."""
+
+    async def on_assign(self, tps: set[TopicPartition]) -> None:
+        """Rebuild whatever state the processor keeps for newly assigned partitions."""
+        ...
+
+    async def on_revoke(self, tps: set[TopicPartition]) -> None:
+        """Drop state of lost partitions."""
+        ...
+
+    def handle(self, record: Record, tx: Transaction) -> None:
+        """Apply one record and add its outputs to `tx`; must not raise on bad input (dead-letter it)."""
+        ...
+
+
+def deadletter_record(topic: str, record: Record, reason: str) -> OutRecord:
+    """Wrap an unprocessable record for the dead-letter topic, with its reason and original position."""
+    value = {
+        "reason": reason,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "value": record.value.decode("utf-8", errors="replace"),
+    }
+    return OutRecord(topic, record.key or b"", orjson.dumps(value), (("deadletter", b"1"),))
+
+
+def make_consumer(log: Log, processor: BatchProcessor) -> Consumer:
+    """Create the group consumer for `processor`, wired to its rebalance callbacks."""
+    on_assign: RebalanceCallback = processor.on_assign
+    on_revoke: RebalanceCallback = processor.on_revoke
+    return log.consumer(processor.topics, group_id=processor.group_id, on_assign=on_assign, on_revoke=on_revoke)
+
+
+async def run_processor(log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int = 500) -> None:
+    """Run `processor` until `stop` is set; each batch is one transaction (outputs + offsets)."""
+    consumer = make_consumer(log, processor)
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=100, max_records=max_records)
+            if not batch:
+                continue
+            async with log.transaction() as tx:
+                for records in batch.values():
+                    for record in records:
+                        processor.handle(record, tx)
+                tx.commit_offsets(processor.group_id, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+    finally:
+        await consumer.stop()

@@ -1,0 +1,160 @@
+"""The log protocol both transports implement (embedded `MemoryLog`, Kafka `KafkaLog`).
+
+Semantics follow Kafka: records are appended to a topic partition chosen from the key; each partition
+is ordered by offset; consumers in a consumer group (`group_id`) share partitions and commit the
+**next offset to read** per partition; a consumer without a group assigns partitions itself and seeks.
+A `Transaction` appends records and commits consumer offsets atomically (Kafka's
+consume-transform-produce with `send_offsets_to_transaction`): after a crash, either all of its records
+are visible and its offsets committed, or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from .records import Headers, Record, TopicPartition
+
+__all__ = ["Consumer", "Log", "OutRecord", "RebalanceCallback", "TopicSpec", "Transaction"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    """A record to append: topic, key, value and headers (the partition comes from the key)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic to create: name, partition count, replication factor and config (Kafka names)."""
+
+    name: str
+    partitions: int
+    replication_factor: int = 1
+    config: Mapping[str, str] | None = None
+
+
+RebalanceCallback = Callable[[set[TopicPartition]], Awaitable[None]]
+"""Called with the partitions a group consumer gained (on assign) or lost (on revoke)."""
+
+
+class Transaction(Protocol):
+    """Records and offset commits that become visible together."""
+
+    def send(self, record: OutRecord) -> None:
+        """Add a record to the transaction."""
+        ...
+
+    def commit_offsets(self, group_id: str, offsets: Mapping[TopicPartition, int]) -> None:
+        """Add an offset commit: `offsets` maps each partition to the next offset to read."""
+        ...
+
+
+class Consumer(Protocol):
+    """Reads records from assigned partitions in offset order."""
+
+    async def start(self) -> None:
+        """Join the group (or start with manual assignment) and fetch committed positions."""
+        ...
+
+    async def stop(self) -> None:
+        """Leave the group; uncommitted progress is lost (records are redelivered to the next owner)."""
+        ...
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions currently assigned to this consumer."""
+        ...
+
+    def assign(self, partitions: Iterable[TopicPartition]) -> None:
+        """Assign partitions manually (only for consumers without a group)."""
+        ...
+
+    def seek(self, tp: TopicPartition, next_offset: int) -> None:
+        """Set the next offset to read from `tp`."""
+        ...
+
+    def position(self, tp: TopicPartition) -> int:
+        """Return the next offset to read from `tp`."""
+        ...
+
+    async def getmany(self, timeout_ms: int = 1000, max_records: int = 500) -> dict[TopicPartition, list[Record]]:
+        """Return available records per partition, waiting up to `timeout_ms` for the first one; may be empty."""
+        ...
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit `offsets` (next offset to read per partition) for this consumer's group.
+
+        Raises:
+            CommitFailedError: a partition is no longer assigned to this consumer.
+        """
+        ...
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        """The group's committed next offset for `tp`, or None if nothing was committed."""
+        ...
+
+
+class Log(Protocol):
+    """A partitioned, durable log: topics, appends, transactions and consumers."""
+
+    async def start(self) -> None:
+        """Open the log (connect / load)."""
+        ...
+
+    async def close(self) -> None:
+        """Flush and close; pending appends complete first."""
+        ...
+
+    async def create_topics(self, specs: Sequence[TopicSpec]) -> None:
+        """Create topics that do not exist yet (idempotent).
+
+        Raises:
+            TopicMismatchError: a topic exists with another partition count.
+        """
+        ...
+
+    def partitions_for(self, topic: str) -> int:
+        """Partition count of `topic`."""
+        ...
+
+    async def send(self, record: OutRecord) -> TopicPartition:
+        """Append one record outside any transaction; returns once it is durable and visible."""
+        ...
+
+    async def send_many(self, records: Sequence[OutRecord]) -> None:
+        """Append records outside any transaction (in order per partition); returns once durable and visible."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open a transaction; its records and offsets become durable and visible together on exit."""
+        ...
+
+    def consumer(
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        on_assign: RebalanceCallback | None = None,
+        on_revoke: RebalanceCallback | None = None,
+        auto_offset_reset: str = "earliest",
+    ) -> Consumer:
+        """Create a consumer of `topics`; with `group_id` it joins that consumer group."""
+        ...
+
+    async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """Return the offset after the last visible record of each partition (the "high watermark")."""
+        ...
+
+    async def committed(self, group_id: str, tp: TopicPartition) -> int | None:
+        """The committed next offset of consumer group `group_id` on `tp`, or None."""
+        ...
+
+    async def read(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
+        """Return the records of `tp` with `start <= offset < end` (a bounded scan, no group)."""
+        ...

@@ -1,0 +1,150 @@
+"""The work-item loop shared by model and tool workers: concurrent execution, exactly-once answers.
+
+A worker consumes a work topic in its consumer group and executes items concurrently (bounded). Each
+item's progress events (ModelRequestStarted, RunContent, ToolCallStarted) are appended as they happen;
+its final event (part "done") is appended in one transaction with the offset commit that is safe for
+its partition. After a restart or rebalance, items below the end offset seen at assignment may already
+have been answered; for those the worker first looks for the answer (`run_id:seq:done`) in the
+run-events log and skips the item if it is there, so a completed tool call is never executed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+import orjson
+
+from engine import RunEvent, SchemaError, WorkItem, event_id
+
+from ._inflight import InFlight
+from .codec import event_record, read_work
+from .partitioner import partition_for
+from .processor import deadletter_record
+from .records import Record, TopicPartition
+from .topics import Topics
+from .transport import Log
+
+__all__ = ["Emit", "WorkHandler", "WorkerLoop"]
+
+_log = logging.getLogger("agnostream.worker")
+
+Emit = Callable[[Sequence[RunEvent]], Awaitable[None]]
+"""Appends progress events immediately (durable and visible on return)."""
+
+
+class WorkHandler(Protocol):
+    """Executes one work item."""
+
+    async def execute(self, work: WorkItem, emit: Emit) -> list[RunEvent]:
+        """Run the work; stream progress via `emit`; return the final events (committed with the offset).
+
+        Must not raise for expected failures: report them as final events (ModelRequestFailed, ToolCallError).
+        """
+        ...
+
+
+class WorkerLoop:
+    """Consumes `topic` in `group_id` and drives `handler` (see module docstring).
+
+    Args:
+        log: the log.
+        topics: topic names (for run events and dead letters).
+        topic: the work topic consumed.
+        group_id: consumer group, e.g. `process.model`.
+        handler: executes items.
+        max_concurrency: items executed at once.
+    """
+
+    def __init__(
+        self, log: Log, topics: Topics, topic: str, group_id: str, handler: WorkHandler, *, max_concurrency: int = 1024
+    ) -> None:
+        self._log = log
+        self._t = topics
+        self._topic = topic
+        self.group_id = group_id
+        self._handler = handler
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._inflight = InFlight()
+        self._suspect: dict[TopicPartition, int] = {}
+        self._done_ids: dict[int, set[str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _on_assign(self, tps: set[TopicPartition]) -> None:
+        ends = await self._log.end_offsets(tps)
+        for tp, end in ends.items():
+            self._suspect[tp] = end
+        self._done_ids.clear()
+
+    async def _on_revoke(self, tps: set[TopicPartition]) -> None:
+        self._inflight.drop(tps)
+        for tp in tps:
+            self._suspect.pop(tp, None)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume and execute until `stop` is set; in-flight items finish (or are cancelled after 5 s)."""
+        consumer = self._log.consumer(
+            [self._topic], group_id=self.group_id, on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=100, max_records=256)
+                for tp, records in batch.items():
+                    for record in records:
+                        await self._sem.acquire()
+                        self._inflight.dispatched(tp, record.offset)
+                        task = asyncio.create_task(self._process(tp, record))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+        finally:
+            if self._tasks:
+                _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
+                for task in pending:
+                    task.cancel()
+            await consumer.stop()
+
+    async def _process(self, tp: TopicPartition, record: Record) -> None:
+        try:
+            try:
+                work = read_work(record)
+            except SchemaError as exc:
+                async with self._log.transaction() as tx:
+                    tx.send(deadletter_record(self._t.deadletter, record, str(exc)))
+                    tx.commit_offsets(self.group_id, {tp: self._inflight.finished(tp, record.offset)})
+                return
+            final: list[RunEvent] = []
+            if record.offset >= self._suspect.get(tp, 0) or not await self._answered(work):
+                final = await self._handler.execute(work, self._emit)
+            async with self._log.transaction() as tx:
+                for event in final:
+                    tx.send(event_record(self._t.events, event))
+                tx.commit_offsets(self.group_id, {tp: self._inflight.finished(tp, record.offset)})
+        except Exception:
+            _log.exception("work item %s/%s@%s failed", record.topic, record.partition, record.offset)
+        finally:
+            self._sem.release()
+
+    async def _emit(self, events: Sequence[RunEvent]) -> None:
+        await self._log.send_many([event_record(self._t.events, e) for e in events])
+
+    async def _answered(self, work: WorkItem) -> bool:
+        """True when the run-events log already holds this work's final answer."""
+        n = self._log.partitions_for(self._t.events)
+        partition = partition_for(work.session_id.encode(), n)
+        ids = self._done_ids.get(partition)
+        if ids is None:
+            tp = TopicPartition(self._t.events, partition)
+            end = (await self._log.end_offsets([tp]))[tp]
+            ids = set()
+            for r in await self._log.read(tp, 0, end):
+                try:
+                    value = orjson.loads(r.value)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(value, dict) and value.get("part") == "done":
+                    ids.add(str(value.get("event_id")))
+            self._done_ids[partition] = ids
+        return event_id(work.run_id, work.seq, "done") in ids
