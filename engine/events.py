@@ -65,15 +65,15 @@ class RunEvent:
 
     created_at: int
     """Unix seconds (agno's `created_at`); from the decision context or the worker's clock."""
+    agent_id: str = ""
+    agent_name: str = ""
     run_id: str
+    parent_run_id: str | None = None
     session_id: str
+    nested_depth: int = 0
     seq: int
     """The orchestrator decision this event is (part of); see the module docstring."""
     part: str = ""
-    agent_id: str = ""
-    agent_name: str = ""
-    parent_run_id: str | None = None
-    nested_depth: int = 0
 
     @property
     def event_id(self) -> str:

@@ -81,9 +81,18 @@ class ReplayReport:
         return not self.divergences
 
 
+def _plain(value: Any) -> Any:
+    """Normalise tuples to lists recursively, as a JSON round trip would."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def comparable(event: RunEvent) -> dict[str, Any]:
-    """Return the event's record dict without volatile fields, for replay comparison."""
-    d = {k: v for k, v in event.to_dict().items() if k not in _VOLATILE}
+    """Return the event's record dict without volatile fields, JSON-normalised, for replay comparison."""
+    d: dict[str, Any] = {k: _plain(v) for k, v in event.to_dict().items() if k not in _VOLATILE}
     metrics = d.get("metrics")
     if isinstance(metrics, dict) and "duration" in metrics:
         d["metrics"] = {k: v for k, v in metrics.items() if k != "duration"}

@@ -1,0 +1,1 @@
+"""The bundled demo: agents that run with no API key (scripted model) — `agnostream run --agent weather ...`."""

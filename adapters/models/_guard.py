@@ -12,7 +12,7 @@ import ipaddress
 
 import httpx
 
-from ..errors import ModelRequestsBlockedError
+from adapters.errors import ModelRequestsBlockedError
 
 __all__ = ["ALLOW_MODEL_REQUESTS", "check_allowed", "is_loopback"]
 

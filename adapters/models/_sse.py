@@ -1,4 +1,4 @@
-"""Incremental Server-Sent Events decoding: network chunks in, event data payloads out.
+r"""Incremental Server-Sent Events decoding: network chunks in, event data payloads out.
 
 Follows the WHATWG "event stream interpretation" rules that provider streams rely on: lines end in
 `\\n`, `\\r\\n` or `\\r`; a blank line dispatches the event; lines starting with `:` are comments (OpenRouter

@@ -1,0 +1,209 @@
+"""The `agnostream` command line: serve, run, replay, export, bfcl.
+
+    agnostream serve  [--agents MODULE] [--host H] [--port P] [--log FILE] [--db FILE]
+    agnostream run    --agent ID [--session-id S] [--url URL] MESSAGE
+    agnostream replay --log FILE [--agents MODULE] [--json]
+    agnostream export --log FILE --out FILE.jsonl
+    agnostream bfcl   [--category C] [--limit N] [--out FILE]
+
+Defaults come from `adapters.settings` (AGNOSTREAM_* variables); flags override them. `run` without
+`--url` runs the agent in-process on the embedded log (no server, no Kafka, no API key for the demo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engine import ConfigurationError, EngineError, decode_event, replay_check
+from projections import SqliteViewStore
+from streams import MemoryLog, Topics
+
+from .agents_loader import load_agents
+from .logfile import read_events
+from .runtime import Runtime
+from .settings import load_settings
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    settings, _keys = load_settings()
+    parser = argparse.ArgumentParser(prog="agnostream", description="Event-sourced agno-compatible agent runtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="HTTP API + all processors in one process on the embedded log")
+    serve.add_argument("--agents", default=settings.agents, help="module defining `agents` (AGNOSTREAM_AGENTS)")
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument("--log", default=settings.log_path, help="embedded log file (AGNOSTREAM_LOG_PATH)")
+    serve.add_argument("--db", default=settings.db_path, help="projection database (AGNOSTREAM_DB_PATH)")
+
+    run = sub.add_parser("run", help="run an agent once and stream its answer to the terminal")
+    run.add_argument("--agent", required=True, help="agent id")
+    run.add_argument("--agents", default=settings.agents)
+    run.add_argument("--session-id", default=None)
+    run.add_argument("--user-id", default=None)
+    run.add_argument("--url", default=None, help="a running agnostream/AgentOS server; default: run in-process")
+    run.add_argument("--log", default=settings.log_path)
+    run.add_argument("--db", default=settings.db_path)
+    run.add_argument("--events", action="store_true", help="print every event, not only the content")
+    run.add_argument("message")
+
+    replay = sub.add_parser("replay", help="fold a recorded log through the engine and report divergences")
+    replay.add_argument("--log", required=True, help="embedded log file (.db) or a JSONL export")
+    replay.add_argument("--agents", default=settings.agents)
+    replay.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    export = sub.add_parser("export", help="export the run-events topic of an embedded log as JSONL")
+    export.add_argument("--log", required=True)
+    export.add_argument("--out", required=True)
+
+    bfcl = sub.add_parser("bfcl", help="run BFCL multi-turn cases through the engine (needs bfcl-eval)")
+    bfcl.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `agnostream` console script; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "run":
+            return asyncio.run(_run(args))
+        if args.command == "replay":
+            return asyncio.run(_replay(args))
+        if args.command == "export":
+            return asyncio.run(_export(args))
+        if args.command == "bfcl":
+            from .bfcl.__main__ import main as bfcl_main
+
+            return bfcl_main(args.rest)
+    except EngineError as exc:
+        print(f"agnostream: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _runtime(agents_module: str, log_path: str, db_path: str) -> Runtime:
+    settings, _keys = load_settings()
+    return Runtime(
+        MemoryLog(log_path, default_partitions=settings.partitions),
+        Topics(settings.topic_prefix, settings.partitions),
+        load_agents(agents_module),
+        view_store=SqliteViewStore(db_path),
+        content_flush_s=settings.content_flush_ms / 1000,
+        tool_timeout_s=settings.tool_timeout_s,
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .http import create_app
+
+    settings, _keys = load_settings()
+    key = settings.os_security_key.get_secret_value() if settings.os_security_key else None
+    app = create_app(_runtime(args.agents, args.log, args.db), security_key=key)
+    print(f"agnostream serving on http://{args.host}:{args.port} (log: {args.log})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False)
+    return 0
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if args.url:
+        return await _run_remote(args, console)
+    runtime = _runtime(args.agents, args.log, args.db)
+    if args.agent not in runtime.agents:
+        raise ConfigurationError(f"unknown agent {args.agent!r}; agents in {args.agents}: {', '.join(runtime.agents)}")
+    await runtime.start()
+    status = 0
+    try:
+        command, subscription = await runtime.start_run(
+            args.agent, args.message, session_id=args.session_id, user_id=args.user_id
+        )
+        console.print(f"[dim]run {command.run_id} · session {command.session_id}[/dim]")
+        async for value in subscription:
+            status = _print_event(console, decode_event(value).to_agno(), args.events) or status
+        console.print()
+    finally:
+        await runtime.stop()
+    return status
+
+
+async def _run_remote(args: argparse.Namespace, console: Any) -> int:
+    import httpx
+
+    form = {"message": args.message, "stream": "true"}
+    if args.session_id:
+        form["session_id"] = args.session_id
+    status = 0
+    async with httpx.AsyncClient(base_url=args.url, timeout=None) as client:
+        async with client.stream("POST", f"/agents/{args.agent}/runs", data=form) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                console.print(f"[red]HTTP {response.status_code}: {response.text}[/red]")
+                return 1
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    status = _print_event(console, orjson.loads(line[6:]), args.events) or status
+    console.print()
+    return status
+
+
+def _print_event(console: Any, event: dict[str, Any], verbose: bool) -> int:
+    name = event.get("event")
+    if name == "RunContent":
+        console.print(event.get("content", ""), end="")
+    elif name == "ToolCallStarted" and verbose is False:
+        tool = event.get("tool") or {}
+        console.print(f"[cyan]→ {tool.get('tool_name')}({tool.get('tool_args')})[/cyan]")
+    elif name == "RunError":
+        console.print(f"[red]RunError ({event.get('error_type')}): {event.get('content')}[/red]")
+        return 1
+    if verbose and name != "RunContent":
+        console.print(f"[dim]{orjson.dumps(event).decode()}[/dim]")
+    return 0
+
+
+async def _export(args: argparse.Namespace) -> int:
+    count = 0
+    with Path(args.out).open("wb") as out:
+        async for value in read_events(args.log):
+            out.write(orjson.dumps(value) + b"\n")
+            count += 1
+    print(f"exported {count} events to {args.out}", file=sys.stderr)
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    values = [v async for v in read_events(args.log)]
+    report = replay_check(values, load_agents(args.agents))
+    summary = {
+        "events": report.events,
+        "runs": report.runs,
+        "decisions_checked": report.decisions_checked,
+        "divergences": [d.to_dict() for d in report.divergences],
+    }
+    if args.json:
+        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(f"{report.events} events, {report.runs} runs, {report.decisions_checked} decisions checked")
+        for d in report.divergences:
+            print(f"DIVERGENCE run_id={d.run_id} seq={d.seq}\n  expected: {d.expected}\n  got:      {d.got}")
+        print("no divergence" if report.ok else f"{len(report.divergences)} run(s) diverged")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

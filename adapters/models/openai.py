@@ -1,0 +1,374 @@
+"""OpenAI Chat Completions over httpx: `OpenAIChat`, and `OpenAILike`, the base of OpenAI-compatible providers.
+
+Wire format: providers.md §1 (endpoint and auth §1.1, streaming §1.3, non-streamed body §1.4, errors §1.6).
+A request is `POST {base_url}/chat/completions` with `stream: true` and `stream_options.include_usage`;
+the SSE stream is decoded by `_sse`, folded by `_openai_stream`, and errors are translated by
+`_openai_errors` inside `_map_provider_errors()`, so no httpx exception leaves this module.
+
+Subclassing for another OpenAI-compatible provider (Groq, Cerebras, OpenRouter, ...) sets the class
+attributes `provider`, `name`, `api_key_env`, `base_url_env`, `default_base_url`, `default_id` and, for
+quirks, `max_tokens_param` / `sends_stream_options`, or overrides `message_to_openai` / `request_body`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+
+from adapters.errors import (
+    ModelAuthError,
+    ModelConnectionError,
+    ModelProviderError,
+    ModelTimeoutError,
+    UnexpectedModelBehaviorError,
+)
+from adapters.settings import ProviderKeys, load_settings
+from engine import ConfigurationError, Message, Tool
+
+from . import _guard
+from ._openai_errors import error_from_response, error_from_stream_payload
+from ._openai_stream import ChunkAccumulator, response_from_completion
+from ._retry import retry_async
+from ._sse import SSEDecoder
+from .base import ModelResponse, StreamUpdate, TextDelta
+
+__all__ = ["DEFAULT_TIMEOUT", "OpenAIChat", "OpenAILike"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+"""openai-python's default (`_constants.DEFAULT_TIMEOUT`): 600 s per read/write/pool wait, 5 s to connect."""
+
+
+class OpenAILike:
+    """A chat model behind an OpenAI-compatible Chat Completions endpoint (agno's `OpenAILike`).
+
+    Implements `ModelClient`. Construction does no I/O and reads no environment; the key and base URL
+    are resolved on the first request. Use as an async context manager (or call `aclose`) when no
+    `http_client` was injected, so the client this object creates is closed.
+
+    Args:
+        id: model id sent as `model` (default `default_id`).
+        api_key: bearer key; when None it is read from `api_key_env` via `adapters.settings`. With no key
+            and no `api_key_env` (local servers) no Authorization header is sent.
+        base_url: API root ending in `/v1` or similar; when None, `base_url_env` via settings, else
+            `default_base_url`. A trailing `/` is ignored.
+        temperature: sampling temperature, omitted from the request when None.
+        max_tokens: output token bound, sent as `max_tokens_param`; omitted when None.
+        timeout: per-request httpx timeout (an `httpx.Timeout` or seconds for every phase). When None:
+            the injected client's own timeouts, else `DEFAULT_TIMEOUT`.
+        max_retries: retries after the first attempt for retriable errors (429, 5xx, 408, timeouts,
+            connection errors), only before any stream output; backoff per `adapters.models._retry`.
+        http_client: client to send with (not closed by this object); tests inject one.
+        extra_headers: headers added to every request (they may override the defaults).
+        provider_keys: where keys and base URLs come from; `load_settings()` when None (tests inject).
+        retry_sleep: awaited with each retry wait in seconds; `asyncio.sleep` when None (tests record).
+    """
+
+    provider: ClassVar[str] = "OpenAILike"
+    """Provider label for events (`model_provider`)."""
+    name: ClassVar[str] = "OpenAILike"
+    """Model class label for metrics details."""
+    api_key_env: ClassVar[str | None] = None
+    """Provider variable holding the key (read through `ProviderKeys`), or None when no key is needed."""
+    base_url_env: ClassVar[str | None] = None
+    """Provider variable overriding the base URL, or None."""
+    default_base_url: ClassVar[str | None] = None
+    """Base URL used when neither the argument nor `base_url_env` gives one; None means required."""
+    default_id: ClassVar[str] = "not-provided"
+    """Model id used when `id` is not given (agno's OpenAILike default)."""
+    max_tokens_param: ClassVar[str] = "max_tokens"
+    """Request field carrying `max_tokens` (some servers accept only `max_tokens`, §10.7)."""
+    sends_stream_options: ClassVar[bool] = True
+    """Whether to send `stream_options: {"include_usage": true}` (usage chunk, §1.3 [O4])."""
+
+    def __init__(
+        self,
+        id: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        provider_keys: ProviderKeys | None = None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        self._id = id or self.default_id
+        self._api_key = api_key
+        self._base_url = base_url
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
+        self.max_retries = max_retries
+        self._http_client = http_client
+        self._owned_client: httpx.AsyncClient | None = None
+        self._extra_headers = dict(extra_headers or {})
+        self._provider_keys = provider_keys
+        self._retry_sleep = retry_sleep or asyncio.sleep
+
+    @property
+    def id(self) -> str:
+        """Model id sent to the provider."""
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self._id!r})"
+
+    async def __aenter__(self) -> OpenAILike:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this object created (an injected client is left open)."""
+        if self._owned_client is not None:
+            await self._owned_client.aclose()
+            self._owned_client = None
+
+    # -- request mapping -------------------------------------------------------------------------
+
+    def message_to_openai(self, message: Message) -> dict[str, Any]:
+        """Map one engine `Message` to a Chat Completions message (§1.2).
+
+        system/user → `{role, content}`; assistant → `{role, content (null if none), tool_calls}` with
+        `tool_calls` omitted when empty; tool → `{role: "tool", tool_call_id, content}`.
+        """
+        if message.role == "assistant":
+            out: dict[str, Any] = {"role": "assistant", "content": message.content}
+            if message.tool_calls:
+                out["tool_calls"] = [call.to_dict() for call in message.tool_calls]
+            return out
+        if message.role == "tool":
+            return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content or ""}
+        return {"role": message.role, "content": message.content or ""}
+
+    def request_body(self, messages: Sequence[Message], tools: Sequence[Tool]) -> dict[str, Any]:
+        """Return the JSON body of a streaming Chat Completions request; `tools` only when non-empty."""
+        body: dict[str, Any] = {
+            "model": self._id,
+            "messages": [self.message_to_openai(m) for m in messages],
+            "stream": True,
+        }
+        if self.sends_stream_options:
+            body["stream_options"] = {"include_usage": True}
+        if tools:
+            body["tools"] = [t.to_openai() for t in tools]
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            body[self.max_tokens_param] = self.max_tokens
+        return body
+
+    # -- streaming -------------------------------------------------------------------------------
+
+    async def stream(self, messages: Sequence[Message], tools: Sequence[Tool]) -> AsyncIterator[StreamUpdate]:
+        """Stream one assistant turn: `TextDelta`s in order, then exactly one `ModelResponse`.
+
+        `usage.time_to_first_token` and `usage.duration` are seconds from sending the first attempt
+        (retry waits included, as agno measures around the SDK's own retries) to the first text or
+        tool-call delta, and to the end of the stream.
+
+        Raises:
+            ModelAuthError: no key is configured (names `api_key_env`), or HTTP 401/403.
+            ModelRateLimitedError: HTTP 429 after `max_retries` retries.
+            ModelServerError: HTTP 5xx after retries, or a server error inside the stream.
+            ContextLengthExceededError: the prompt does not fit the model's context window.
+            InvalidRequestError: other HTTP 4xx.
+            ModelTimeoutError: connect/read timeout (after retries if before any output).
+            ModelConnectionError: the host could not be reached or the connection broke.
+            UnexpectedModelBehaviorError: the stream was truncated or carried an undecodable payload.
+            ModelRequestsBlockedError: `_guard.ALLOW_MODEL_REQUESTS` is False and the host is not loopback.
+            ConfigurationError: no base URL is configured, or it is not an http(s) URL.
+        """
+        url = f"{self._resolve_base_url()}/chat/completions"
+        headers = self._request_headers()
+        content = orjson.dumps(self.request_body(messages, tools))
+        client = self._client()
+        started = time.perf_counter()
+        response = await retry_async(
+            lambda: self._send(client, url, headers, content), max_retries=self.max_retries, sleep=self._retry_sleep
+        )
+        try:
+            if _is_json(response):
+                final = await self._read_completion(response, started)
+                if final.content:
+                    yield TextDelta(final.content)
+            else:
+                accumulator = ChunkAccumulator(
+                    provider=self.provider, model_name=self._id, on_error=self._stream_error_factory(response)
+                )
+                async with contextlib.aclosing(self._payloads(response)) as payloads:
+                    async for data in payloads:
+                        for delta in accumulator.feed(data, time.perf_counter()):
+                            yield delta
+                        if accumulator.is_done:
+                            break
+                first = accumulator.first_token_at
+                final = accumulator.finish(
+                    time_to_first_token=None if first is None else first - started,
+                    duration=time.perf_counter() - started,
+                )
+        finally:
+            await response.aclose()
+        yield final
+
+    async def _send(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
+    ) -> httpx.Response:
+        """One attempt: send the request and return the open response when its status is 2xx."""
+        _guard.check_allowed(url)
+        with self._map_provider_errors():
+            request = client.build_request(
+                "POST",
+                url,
+                headers=headers,
+                content=content,
+                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            response = await client.send(request, stream=True)
+            if response.is_success:
+                return response
+            try:
+                body = (await response.aread()).decode("utf-8", errors="replace")
+            finally:
+                await response.aclose()
+        raise error_from_response(
+            response.status_code,
+            body,
+            response.headers,
+            provider=self.provider,
+            model_name=self._id,
+            api_key_env=self.api_key_env,
+        )
+
+    async def _payloads(self, response: httpx.Response) -> AsyncGenerator[str, None]:
+        """The SSE data payloads of `response`, in order."""
+        decoder = SSEDecoder()
+        with self._map_provider_errors():
+            async for chunk in response.aiter_bytes():
+                for data in decoder.feed(chunk):
+                    yield data
+
+    async def _read_completion(self, response: httpx.Response, started: float) -> ModelResponse:
+        """Read a whole JSON body (a server that ignored `stream: true`, or an error envelope)."""
+        with self._map_provider_errors():
+            raw = await response.aread()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise self._malformed("response body is not JSON", raw) from exc
+        if not isinstance(body, dict):
+            raise self._malformed("response body is not a JSON object", raw)
+        if body.get("error"):
+            raise self._stream_error_factory(response)(body)
+        return response_from_completion(
+            body, provider=self.provider, model_name=self._id, duration=time.perf_counter() - started
+        )
+
+    def _stream_error_factory(self, response: httpx.Response) -> Callable[[Mapping[str, Any]], ModelProviderError]:
+        def build(payload: Mapping[str, Any]) -> ModelProviderError:
+            return error_from_stream_payload(
+                payload,
+                status_code=response.status_code,
+                provider=self.provider,
+                model_name=self._id,
+                api_key_env=self.api_key_env,
+            )
+
+        return build
+
+    @contextlib.contextmanager
+    def _map_provider_errors(self) -> Iterator[None]:
+        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
+        labels = {"provider": self.provider, "model_name": self._id}
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise ModelTimeoutError(f"{self.provider} request timed out ({type(exc).__name__})", **labels) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ConfigurationError(f"{self.provider} base URL is not a valid http(s) URL: {exc}") from exc
+        except httpx.ConnectError as exc:
+            raise ModelConnectionError(f"{self.provider} could not be reached: {exc}", **labels) from exc
+        except httpx.HTTPError as exc:
+            raise ModelConnectionError(
+                f"{self.provider} connection failed ({type(exc).__name__}): {exc}", **labels
+            ) from exc
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def _keys(self) -> ProviderKeys:
+        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
+
+    def _resolve_base_url(self) -> str:
+        base_url = self._base_url
+        if base_url is None and self.base_url_env is not None:
+            base_url = self._keys().secret(self.base_url_env)
+        base_url = base_url or self.default_base_url
+        if not base_url:
+            where = f" or set {self.base_url_env}" if self.base_url_env else ""
+            raise ConfigurationError(f"{type(self).__name__} needs a base URL: pass base_url=...{where}")
+        return base_url.rstrip("/")
+
+    def _request_headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        api_key = self._api_key
+        if api_key is None and self.api_key_env is not None:
+            api_key = self._keys().secret(self.api_key_env)
+            if api_key is None:
+                raise ModelAuthError(
+                    f"{self.api_key_env} is not set; set it or use the scripted model (adapters.models.scripted)",
+                    provider=self.provider,
+                    model_name=self._id,
+                )
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        headers.update(self._extra_headers)
+        return headers
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http_client is not None:
+            return self._http_client
+        if self._owned_client is None:
+            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        return self._owned_client
+
+    def _malformed(self, what: str, raw: bytes) -> UnexpectedModelBehaviorError:
+        return UnexpectedModelBehaviorError(
+            f"{self.provider} response malformed: {what}",
+            body=raw.decode("utf-8", errors="replace"),
+            provider=self.provider,
+            model_name=self._id,
+        )
+
+
+class OpenAIChat(OpenAILike):
+    """OpenAI's Chat Completions API (agno's `OpenAIChat`); see `OpenAILike` for the arguments.
+
+    Reads OPENAI_API_KEY and OPENAI_BASE_URL (through `adapters.settings`) when `api_key` / `base_url`
+    are not given; the default base URL is https://api.openai.com/v1 [O1]. `max_tokens` is sent as
+    `max_completion_tokens`, because `max_tokens` is deprecated and rejected by o-series models [O5].
+    """
+
+    provider: ClassVar[str] = "OpenAI"
+    name: ClassVar[str] = "OpenAI Chat"
+    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    default_id: ClassVar[str] = "gpt-4o-mini"
+    max_tokens_param: ClassVar[str] = "max_completion_tokens"
+
+
+def _is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";")[0].strip().lower() == "application/json"
