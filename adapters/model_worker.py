@@ -70,6 +70,7 @@ class ModelExecutor:
         names = {"model": model.id, "model_provider": model.provider}
         await emit([ModelRequestStarted(created_at=int(time.time()), part="start", **base, **names)])
         pending: list[str] = []
+        provider_data: dict[str, object] | None = None
         parts = 0
         last_flush = 0.0
         response: ModelResponse | None = None
@@ -77,10 +78,11 @@ class ModelExecutor:
             async for update in model.stream(work.messages, agent.tool_list):
                 if isinstance(update, TextDelta):
                     pending.append(update.text)
+                    provider_data = update.provider_data or provider_data
                     now = time.monotonic()
                     if now - last_flush >= self._flush_s:
                         parts += 1
-                        await emit([_content(base, parts, "".join(pending))])
+                        await emit([_content(base, parts, "".join(pending), provider_data)])
                         pending.clear()
                         last_flush = now
                 else:
@@ -89,7 +91,7 @@ class ModelExecutor:
             return [_failed(base, type(exc).__name__, str(exc), exc.error_code)]
         if pending:
             parts += 1
-            await emit([_content(base, parts, "".join(pending))])
+            await emit([_content(base, parts, "".join(pending), provider_data)])
         if response is None:
             return [_failed(base, "UnexpectedModelBehaviorError", "the model stream ended without a response", "malformed_response")]
         usage = response.usage
@@ -121,8 +123,10 @@ class ModelExecutor:
         ]
 
 
-def _content(base: Mapping[str, object], n: int, text: str) -> RunContent:
-    return RunContent(created_at=int(time.time()), part=f"d{n}", content=text, **base)  # type: ignore[arg-type]
+def _content(base: Mapping[str, object], n: int, text: str, provider_data: dict[str, object] | None) -> RunContent:
+    return RunContent(
+        created_at=int(time.time()), part=f"d{n}", content=text, model_provider_data=provider_data, **base  # type: ignore[arg-type]
+    )
 
 
 def _failed(base: Mapping[str, object], error_type: str, error: str, code: str) -> ModelRequestFailed:

@@ -18,9 +18,14 @@ __all__ = ["ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
-    """A piece of streamed assistant text, in order; concatenated they form `ModelResponse.content`."""
+    """A piece of streamed assistant text, in order; concatenated they form `ModelResponse.content`.
+
+    `provider_data` is what agno puts in `RunContent.model_provider_data` (e.g. `{"id": "chatcmpl-..."}`),
+    or None when the provider has not identified the response yet.
+    """
 
     text: str
+    provider_data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -99,19 +99,18 @@ class FunctionModel:
         if self._first_delay:
             await asyncio.sleep(self._first_delay)
         pieces = _pieces(turn.text or "")
+        step = step_of(messages)
+        provider_data = {"id": f"scripted-{step}"}
         for i, piece in enumerate(pieces):
             if i and self._delay:
                 await asyncio.sleep(self._delay)
             if ttft is None:
                 ttft = time.perf_counter() - started
-            yield TextDelta(piece)
-        step = step_of(messages)
+            yield TextDelta(piece, provider_data)
         calls = tuple(
             ToolCall(id=f"call_{step + 1}_{i + 1}", name=c.name, arguments=orjson.dumps(dict(c.arguments)).decode())
             for i, c in enumerate(turn.tool_calls)
         )
-        if calls and ttft is None:
-            ttft = time.perf_counter() - started
         input_tokens = sum(len((m.content or "").split()) for m in messages)
         output_tokens = len(pieces) + sum(1 + len(c.arguments) // 8 for c in calls)
         yield ModelResponse(
@@ -124,7 +123,7 @@ class FunctionModel:
                 time_to_first_token=ttft,
                 duration=time.perf_counter() - started,
             ),
-            provider_data={"id": f"scripted-{step}"},
+            provider_data=provider_data,
         )
 
 

@@ -1,0 +1,47 @@
+"""Agents for the crash test: slow tools that record each completed execution in a file.
+
+The user message is the path of the record file; the scripted model makes two parallel `record` calls,
+then one more, then answers. Each model turn waits a little so a kill can land mid-request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.models.scripted import FunctionModel, ScriptedCall, Turn, step_of
+from engine import Agent, Message, Tool
+
+
+def record(path: str, n: int) -> str:
+    """Sleep, then append `n` to the file at `path` (one line per completed execution).
+
+    Args:
+        path: file to append to.
+        n: the call number.
+    """
+    time.sleep(0.6)
+    with Path(path).open("a") as f:
+        f.write(f"{n}\n")
+    return f"recorded {n}"
+
+
+def _turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+    path = next(m.content or "" for m in reversed(messages) if m.role == "user")
+    step = step_of(messages)
+    if step == 0:
+        return Turn(tool_calls=(ScriptedCall("record", {"path": path, "n": 1}), ScriptedCall("record", {"path": path, "n": 2})))
+    if step == 1:
+        return Turn(tool_calls=(ScriptedCall("record", {"path": path, "n": 3}),))
+    return Turn(text="All three calls were recorded.")
+
+
+agents = [
+    Agent(
+        id="crash",
+        name="Crash Agent",
+        model=FunctionModel(_turn, first_token_delay_s=0.3),
+        tools=[record],
+    )
+]
