@@ -148,15 +148,17 @@ async def _run_remote(args: argparse.Namespace, console: Any) -> int:
     if args.session_id:
         form["session_id"] = args.session_id
     status = 0
-    async with httpx.AsyncClient(base_url=args.url, timeout=None) as client:
-        async with client.stream("POST", f"/agents/{args.agent}/runs", data=form) as response:
-            if response.status_code >= 400:
-                await response.aread()
-                console.print(f"[red]HTTP {response.status_code}: {response.text}[/red]")
-                return 1
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    status = _print_event(console, orjson.loads(line[6:]), args.events) or status
+    async with (
+        httpx.AsyncClient(base_url=args.url, timeout=None) as client,
+        client.stream("POST", f"/agents/{args.agent}/runs", data=form) as response,
+    ):
+        if response.status_code >= 400:
+            await response.aread()
+            console.print(f"[red]HTTP {response.status_code}: {response.text}[/red]")
+            return 1
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                status = _print_event(console, orjson.loads(line[6:]), args.events) or status
     console.print()
     return status
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from engine import (
     Agent,
@@ -49,7 +50,7 @@ class ModelExecutor:
         """Stream the model turn for `work`; return the final answer event."""
         assert isinstance(work, ModelWork)
         agent = self._agents.get(work.agent_id)
-        base = {
+        base: dict[str, Any] = {
             "run_id": work.run_id,
             "session_id": work.session_id,
             "seq": work.seq,
@@ -67,10 +68,10 @@ class ModelExecutor:
                 )
             ]
         model = agent.model
-        names = {"model": model.id, "model_provider": model.provider}
+        names: dict[str, Any] = {"model": model.id, "model_provider": model.provider}
         await emit([ModelRequestStarted(created_at=int(time.time()), part="start", **base, **names)])
         pending: list[str] = []
-        provider_data: dict[str, object] | None = None
+        provider_data: dict[str, Any] | None = None
         parts = 0
         last_flush = 0.0
         response: ModelResponse | None = None
@@ -93,7 +94,14 @@ class ModelExecutor:
             parts += 1
             await emit([_content(base, parts, "".join(pending), provider_data)])
         if response is None:
-            return [_failed(base, "UnexpectedModelBehaviorError", "the model stream ended without a response", "malformed_response")]
+            return [
+                _failed(
+                    base,
+                    "UnexpectedModelBehaviorError",
+                    "the model stream ended without a response",
+                    "malformed_response",
+                )
+            ]
         usage = response.usage
         message = Message(
             id=message_id(work.run_id, work.seq, "assistant"),
@@ -123,13 +131,22 @@ class ModelExecutor:
         ]
 
 
-def _content(base: Mapping[str, object], n: int, text: str, provider_data: dict[str, object] | None) -> RunContent:
+def _content(base: Mapping[str, Any], n: int, text: str, provider_data: dict[str, Any] | None) -> RunContent:
     return RunContent(
-        created_at=int(time.time()), part=f"d{n}", content=text, model_provider_data=provider_data, **base  # type: ignore[arg-type]
+        created_at=int(time.time()),
+        part=f"d{n}",
+        content=text,
+        model_provider_data=provider_data,
+        **base,
     )
 
 
-def _failed(base: Mapping[str, object], error_type: str, error: str, code: str) -> ModelRequestFailed:
+def _failed(base: Mapping[str, Any], error_type: str, error: str, code: str) -> ModelRequestFailed:
     return ModelRequestFailed(
-        created_at=int(time.time()), part="done", error_type=error_type, error=error, error_code=code, **base  # type: ignore[arg-type]
+        created_at=int(time.time()),
+        part="done",
+        error_type=error_type,
+        error=error,
+        error_code=code,
+        **base,
     )

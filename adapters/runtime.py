@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any
 
 from engine import Agent, CancelRun, StartRun
 from projections import SessionsProjection, SqliteViewStore
@@ -85,8 +86,8 @@ class Runtime:
         if "projection" in self._roles and self.projection is not None:
             self._spawn(self.projection.run(self._stop))
 
-    def _spawn(self, coro: object) -> None:
-        self._tasks.append(asyncio.ensure_future(coro))  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(coro))
 
     async def stop(self) -> None:
         """Stop the processors (in-flight work finishes or is redelivered later) and close the log."""

@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 
 from engine import Agent, RunEvent, ToolCallCompleted, ToolCallError, ToolCallStarted, ToolExecution, ToolWork, WorkItem
-from streams import Emit
 
 __all__ = ["TOOL_GROUP", "ToolExecutor", "format_args", "result_text"]
 
@@ -35,7 +34,7 @@ def result_text(value: Any) -> str:
 
 
 def format_args(args: Mapping[str, Any]) -> str:
-    """agno's `name(k=v, ...)` rendering of arguments in ToolCallCompleted.content."""
+    """Agno's `name(k=v, ...)` rendering of arguments in ToolCallCompleted.content."""
     return ", ".join(f"{k}={v}" for k, v in args.items())
 
 
@@ -72,7 +71,9 @@ class ToolExecutor:
         tool = agent.get_tool(work.tool_name) if agent else None
         if tool is None or tool.entrypoint is None:
             return [self._error(base, work, args, f"Function {work.tool_name} not found")]
-        execution = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args=args, created_at=now)
+        execution = ToolExecution(
+            tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args=args, created_at=now
+        )
         await emit([ToolCallStarted(created_at=now, part="start", tool=execution, **base)])
         start = time.time()
         try:

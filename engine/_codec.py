@@ -44,7 +44,9 @@ class FieldSpec:
     has_default: bool
 
 
-def build_specs(cls: type, codecs: dict[str, Converter], internal: frozenset[str], keep_none: frozenset[str]) -> tuple[FieldSpec, ...]:
+def build_specs(
+    cls: type, codecs: dict[str, Converter], internal: frozenset[str], keep_none: frozenset[str]
+) -> tuple[FieldSpec, ...]:
     """Compute the field specs of dataclass `cls` in declaration order."""
     specs = []
     for f in dataclasses.fields(cls):

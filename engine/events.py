@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._codec import Converter, FieldSpec, build_specs, from_fields, nested, nested_tuple
+from ._codec import Converter, FieldSpec, build_specs, from_fields, nested
 from .errors import SchemaError
 from .messages import Message, ModelUsage, ToolExecution
 
@@ -135,7 +135,9 @@ class RunStarted(RunEvent):
     """
 
     event: ClassVar[str] = "RunStarted"
-    _internal: ClassVar[frozenset[str]] = frozenset({"user_id", "input", "message", "system_message", "history_run_ids"})
+    _internal: ClassVar[frozenset[str]] = frozenset(
+        {"user_id", "input", "message", "system_message", "history_run_ids"}
+    )
     _codecs: ClassVar[dict[str, Converter]] = {"message": nested(Message), "system_message": nested(Message)}
 
     model: str = ""
@@ -352,4 +354,3 @@ def decode_event(d: dict[str, Any]) -> RunEvent:
     if cls is None:
         raise SchemaError(f"unknown event type {tag!r}; known: {', '.join(sorted(EVENT_TYPES))}")
     return cls.from_dict(d)
-

@@ -145,7 +145,13 @@ class _Checker:
             self.redecide(state, _start_command(event), float(event.created_at))
         elif isinstance(event, RunCancelled):
             self._drop_pending(event.run_id, event.seq)
-            self.redecide(state, CancelRun(run_id=event.run_id, session_id=event.session_id, created_at=event.created_at, reason=event.reason), float(event.created_at))
+            self.redecide(
+                state,
+                CancelRun(
+                    run_id=event.run_id, session_id=event.session_id, created_at=event.created_at, reason=event.reason
+                ),
+                float(event.created_at),
+            )
         got = self.expected.pop(key, None)
         self.report.decisions_checked += 1
         if got is None:

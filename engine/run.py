@@ -332,7 +332,7 @@ def _args_or_empty(arguments: str) -> dict[str, Any]:
 
 
 def _run_metrics(run: RunState, now: float, agent: Agent | None) -> dict[str, Any]:
-    """agno `RunMetrics.to_dict()`: token sums, first time-to-first-token, duration, per-model details."""
+    """Agno `RunMetrics.to_dict()`: token sums, first time-to-first-token, duration, per-model details."""
     input_tokens = sum(u.input_tokens for u in run.usage)
     output_tokens = sum(u.output_tokens for u in run.usage)
     total_tokens = sum(u.total_tokens for u in run.usage)
@@ -348,7 +348,11 @@ def _run_metrics(run: RunState, now: float, agent: Agent | None) -> dict[str, An
         metrics["time_to_first_token"] = ttft
     metrics["duration"] = max(0.0, round(now - run.started_at, 6))
     detail: dict[str, Any] = {}
-    for key, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens), ("total_tokens", total_tokens)):
+    for key, value in (
+        ("input_tokens", input_tokens),
+        ("output_tokens", output_tokens),
+        ("total_tokens", total_tokens),
+    ):
         if value:
             detail[key] = value
     detail["id"] = run.model
@@ -431,7 +435,9 @@ def _evolve_run(run: RunState, event: RunEvent) -> RunState:
         )
     if isinstance(event, ToolCallRequested):
         return replace(
-            run, pending_tools={**run.pending_tools, event.tool_call_id: event.seq}, tools_executed=run.tools_executed + 1
+            run,
+            pending_tools={**run.pending_tools, event.tool_call_id: event.seq},
+            tools_executed=run.tools_executed + 1,
         )
     if isinstance(event, ToolCallCompleted | ToolCallError):
         return _evolve_tool_result(run, event)

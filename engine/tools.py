@@ -80,7 +80,7 @@ class Tool:
             if param.default is inspect.Parameter.empty:
                 required.append(pname)
         return cls(
-            name=name or getattr(fn, "__name__", "tool"),
+            name=name or str(getattr(fn, "__name__", "tool")),
             description=description if description is not None else summary,
             parameters={"type": "object", "properties": properties, "required": required},
             entrypoint=fn,
@@ -107,9 +107,7 @@ class Tool:
         )
 
 
-def tool(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
-) -> Any:
+def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None) -> Any:
     """Decorator turning a function into a `Tool` (usable as `@tool` or `@tool(name=...)`)."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
@@ -150,7 +148,16 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     current: str | None = None
     for line in lines:
         stripped = line.strip()
-        if stripped.rstrip(":") in ("Args", "Arguments", "Parameters", "Returns", "Raises", "Yields", "Example", "Examples"):
+        if stripped.rstrip(":") in (
+            "Args",
+            "Arguments",
+            "Parameters",
+            "Returns",
+            "Raises",
+            "Yields",
+            "Example",
+            "Examples",
+        ):
             section = stripped.rstrip(":")
             current = None
             continue

@@ -18,7 +18,7 @@ import orjson
 
 from streams import TopicPartition
 
-__all__ = ["SESSION_COLUMNS", "RUN_COLUMNS", "SqliteViewStore"]
+__all__ = ["RUN_COLUMNS", "SESSION_COLUMNS", "SqliteViewStore"]
 
 SESSION_COLUMNS = (
     "session_id", "session_type", "agent_id", "team_id", "workflow_id", "user_id", "session_data",
@@ -141,12 +141,14 @@ class SqliteViewStore:
         conn = self._w
         conn.execute("BEGIN")
         try:
-            for table, columns, rows in (("agno_sessions", SESSION_COLUMNS, sessions), ("agno_runs", RUN_COLUMNS, runs)):
+            for table, columns, rows in (
+                ("agno_sessions", SESSION_COLUMNS, sessions),
+                ("agno_runs", RUN_COLUMNS, runs),
+            ):
                 key = columns[0]
                 sql = (
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                    f"ON CONFLICT ({key}) DO UPDATE SET "
-                    + ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+                    f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
                 )
                 conn.executemany(sql, [tuple(_encode(c, r.get(c)) for c in columns) for r in rows])
             conn.executemany(
@@ -197,24 +199,32 @@ class SqliteViewStore:
 
     def get_session(self, session_id: str) -> dict[str, Any] | None:
         """One session row, or None."""
-        row = self._reader().execute(
-            f"SELECT {', '.join(SESSION_COLUMNS)} FROM agno_sessions WHERE session_id = ?", (session_id,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(f"SELECT {', '.join(SESSION_COLUMNS)} FROM agno_sessions WHERE session_id = ?", (session_id,))
+            .fetchone()
+        )
         return _decode_row(SESSION_COLUMNS, row) if row is not None else None
 
     def get_runs(self, session_id: str) -> list[dict[str, Any]]:
         """The session's run rows ordered by run_index."""
-        rows = self._reader().execute(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM agno_runs WHERE session_id = ? ORDER BY run_index",
-            (session_id,),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT {', '.join(RUN_COLUMNS)} FROM agno_runs WHERE session_id = ? ORDER BY run_index",
+                (session_id,),
+            )
+            .fetchall()
+        )
         return [_decode_row(RUN_COLUMNS, r) for r in rows]
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """One run row, or None."""
-        row = self._reader().execute(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM agno_runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM agno_runs WHERE run_id = ?", (run_id,))
+            .fetchone()
+        )
         return _decode_row(RUN_COLUMNS, row) if row is not None else None
 
     def all_rows(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:

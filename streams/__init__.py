@@ -5,7 +5,16 @@ consume -> decide -> append -> commit loops (`processor`, `orchestrator`, `worke
 May import: `engine` only (plus aiokafka in `kafka`, orjson, stdlib asyncio/sqlite3).
 """
 
-from .codec import SCHEMA_VERSION, command_record, decode_value, event_record, read_command, read_event, read_work, work_record
+from .codec import (
+    SCHEMA_VERSION,
+    command_record,
+    decode_value,
+    event_record,
+    read_command,
+    read_event,
+    read_work,
+    work_record,
+)
 from .errors import (
     BrokerUnavailableError,
     CommitFailedError,

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._sqlite_store import SqliteStore
 from .errors import CommitFailedError, LogClosedError, TopicMismatchError
 from .partitioner import partition_for
 from .records import Record, TopicPartition
@@ -65,7 +66,7 @@ class MemoryLog:
         self._consumers: set[_MemoryConsumer] = set()
         self._pending: list[_Batch] = []
         self._flushing = False
-        self._store = None
+        self._store: SqliteStore | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
 
@@ -75,8 +76,6 @@ class MemoryLog:
         """Open the SQLite file (if any) and load topics, records and committed offsets."""
         if self._path is None:
             return
-        from ._sqlite_store import SqliteStore
-
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memorylog-writer")
         store = SqliteStore(self._path)
         loop = asyncio.get_running_loop()
@@ -94,7 +93,7 @@ class MemoryLog:
 
     async def close(self) -> None:
         """Wait for pending writes, stop consumers and close the file."""
-        while self._pending or self._flushing:
+        while self._pending or self._flushing:  # noqa: ASYNC110 - the flush task owns no event to wait on
             await asyncio.sleep(0.001)
         self._closed = True
         for consumer in list(self._consumers):
@@ -194,7 +193,8 @@ class MemoryLog:
                 records = [r for b in batches for r in b.records]
                 offsets = [o for b in batches for o in b.offsets]
                 store = self._store
-                assert store is not None and self._executor is not None
+                assert store is not None
+                assert self._executor is not None
                 try:
                     await loop.run_in_executor(self._executor, store.write, topics, records, offsets)
                 except Exception as exc:  # a failed write fails every waiter; nothing becomes visible

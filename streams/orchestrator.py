@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from engine import Agent, Command, DecisionContext, RunEvent, SchemaError, SessionState, decide, evolve
 
@@ -49,7 +49,7 @@ class Orchestrator:
         self._agents = agents
         self._clock = clock
         self.sessions: dict[str, SessionState] = {}
-        self.topics = [topics.commands, topics.events]
+        self.topics: Sequence[str] = (topics.commands, topics.events)
 
     def _state(self, session_id: str) -> SessionState:
         state = self.sessions.get(session_id)

@@ -71,7 +71,7 @@ async def server(runtime: Runtime) -> AsyncIterator[str]:
     config = uvicorn.Config(create_app(runtime, manage_runtime=False), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
-    while not srv.started:
+    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
         await asyncio.sleep(0.01)
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True

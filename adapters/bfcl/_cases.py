@@ -139,7 +139,9 @@ def load_cases(category: str, *, limit: int | None = None) -> list[Case]:
     if category not in CATEGORIES:
         raise BfclDataError(f"unknown BFCL category {category!r}; choose one of {', '.join(CATEGORIES)}")
     entries = _read_jsonl(data_dir() / f"BFCL_v4_{category}.json")
-    answers = {a["id"]: a["ground_truth"] for a in _read_jsonl(data_dir() / "possible_answer" / f"BFCL_v4_{category}.json")}
+    answers = {
+        a["id"]: a["ground_truth"] for a in _read_jsonl(data_dir() / "possible_answer" / f"BFCL_v4_{category}.json")
+    }
     cases: list[Case] = []
     for entry in entries[:limit] if limit is not None else entries:
         truth = answers.get(entry["id"])

@@ -22,7 +22,8 @@ def agent_response(agent: Agent) -> dict[str, Any]:
         "model": {"name": agent.model.name, "model": agent.model.id, "provider": agent.model.provider},
         "tools": {
             "tools": [
-                {"name": t.name, "description": t.description, "parameters": dict(t.parameters)} for t in agent.tool_list
+                {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
+                for t in agent.tool_list
             ]
         },
         "sessions": {

@@ -54,7 +54,9 @@ def create_app(runtime: Runtime, *, security_key: str | None = None, manage_runt
             if request.url.path != "/health":
                 header = request.headers.get("authorization", "")
                 if not secrets.compare_digest(header, f"Bearer {security_key}"):
-                    return JSONResponse({"detail": "Invalid or missing bearer token (OS_SECURITY_KEY)"}, status_code=401)
+                    return JSONResponse(
+                        {"detail": "Invalid or missing bearer token (OS_SECURITY_KEY)"}, status_code=401
+                    )
             return await call_next(request)
 
     @app.get("/health", tags=["Core"])

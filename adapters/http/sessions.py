@@ -118,7 +118,10 @@ async def get_session(session_id: str, request: Request) -> dict[str, Any]:
     runs = await asyncio.to_thread(store.get_runs, session_id)
     schema = _session_schema(row)
     chat_history = [
-        m for r in runs for m in r["run_data"].get("messages") or [] if m.get("role") != "system" and not m.get("from_history")
+        m
+        for r in runs
+        for m in r["run_data"].get("messages") or []
+        if m.get("role") != "system" and not m.get("from_history")
     ]
     return {
         "user_id": row.get("user_id"),

@@ -1,4 +1,4 @@
-"""SSE framing and the agno views of a run: frames as agno's AgentOS writes them, RunOutput for stream=false.
+r"""SSE framing and the agno views of a run: frames as agno's AgentOS writes them, RunOutput for stream=false.
 
 Frame format (agno `os/utils.py:format_sse_event`): ``event: <event>\\ndata: <compact json>\\n\\n``, one event
 per frame, None fields omitted, no `id:` line and no `[DONE]` sentinel; the stream ends after the

@@ -1,0 +1,1 @@
+"""Model providers behind one interface (`base.ModelClient`), and the scripted fakes (`scripted`)."""

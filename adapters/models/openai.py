@@ -40,6 +40,9 @@ from .base import ModelResponse, StreamUpdate, TextDelta
 
 __all__ = ["DEFAULT_TIMEOUT", "OpenAIChat", "OpenAILike"]
 
+_MAX_BARE_BODY_BYTES = 65_536
+"""How much of a stream is kept, until its first SSE event, to recognise a bare JSON error body."""
+
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """openai-python's default (`_constants.DEFAULT_TIMEOUT`): 600 s per read/write/pool wait, 5 s to connect."""
 
@@ -253,12 +256,28 @@ class OpenAILike:
         )
 
     async def _payloads(self, response: httpx.Response) -> AsyncGenerator[str, None]:
-        """The SSE data payloads of `response`, in order."""
+        """The SSE data payloads of `response`, in order.
+
+        A body with no SSE event at all that is a JSON error envelope (checklist §10.3: some servers send
+        one under `Content-Type: text/event-stream`) raises the mapped error.
+        """
         decoder = SSEDecoder()
+        head = bytearray()
+        has_payload = False
         with self._map_provider_errors():
             async for chunk in response.aiter_bytes():
+                if not has_payload and len(head) < _MAX_BARE_BODY_BYTES:
+                    head += chunk
                 for data in decoder.feed(chunk):
+                    has_payload = True
                     yield data
+        if not has_payload and head.lstrip().startswith(b"{"):
+            try:
+                body = orjson.loads(head)
+            except orjson.JSONDecodeError:
+                return
+            if isinstance(body, dict) and body.get("error"):
+                raise self._stream_error_factory(response)(body)
 
     async def _read_completion(self, response: httpx.Response, started: float) -> ModelResponse:
         """Read a whole JSON body (a server that ignored `stream: true`, or an error envelope)."""

@@ -31,7 +31,9 @@ def _turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
     path = next(m.content or "" for m in reversed(messages) if m.role == "user")
     step = step_of(messages)
     if step == 0:
-        return Turn(tool_calls=(ScriptedCall("record", {"path": path, "n": 1}), ScriptedCall("record", {"path": path, "n": 2})))
+        return Turn(
+            tool_calls=(ScriptedCall("record", {"path": path, "n": 1}), ScriptedCall("record", {"path": path, "n": 2}))
+        )
     if step == 1:
         return Turn(tool_calls=(ScriptedCall("record", {"path": path, "n": 3}),))
     return Turn(text="All three calls were recorded.")

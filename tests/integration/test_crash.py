@@ -75,7 +75,9 @@ async def test_sigkill_mid_run_resumes_from_the_log(tmp_path: Path, kill_after: 
         run_id = None
         async with (
             httpx.AsyncClient(base_url=base, timeout=30) as client,
-            client.stream("POST", "/agents/crash/runs", data={"message": str(calls), "session_id": "crash-s"}) as response,
+            client.stream(
+                "POST", "/agents/crash/runs", data={"message": str(calls), "session_id": "crash-s"}
+            ) as response,
         ):
             async for line in response.aiter_lines():
                 if line.startswith("data: "):

@@ -101,7 +101,9 @@ async def test_stream_events_false_sends_only_content(server: str) -> None:
         ("/agents/a1/runs", {"message": "hi", "stream": "maybe"}, 422, "stream"),
     ],
 )
-async def test_bad_requests_name_the_field(server: str, path: str, data: dict[str, str], status: int, needle: str) -> None:
+async def test_bad_requests_name_the_field(
+    server: str, path: str, data: dict[str, str], status: int, needle: str
+) -> None:
     async with httpx.AsyncClient(base_url=server) as client:
         response = await client.post(path, data=data)
     assert response.status_code == status

@@ -360,6 +360,13 @@ async def test_error_object_mid_stream(openai_server: FixtureServer, http: httpx
     assert len(openai_server.requests) == 1  # output was already yielded: no retry
 
 
+async def test_bare_json_error_under_an_sse_content_type(openai_server: FixtureServer, http: httpx.AsyncClient) -> None:
+    openai_server.queue(Reply(body=fixture("error_400_context_length_exceeded.json")))
+    updates, error = await collect_until_error(model(openai_server, http))
+    assert type(error) is ContextLengthExceededError
+    assert updates == []
+
+
 # -- errors and retries -------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,55 @@
+# agnostream developer entry points. `make demo` sets everything up and runs the demo agent;
+# `make check` is what CI runs (lint, typecheck, tests with the coverage gate).
+-include .env
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BFCL_EVAL_VERSION := 2026.3.23
+CATEGORY ?= multi_turn_base
+ARGS ?=
+
+.PHONY: install demo serve test lint fmt typecheck coverage check bfcl replay clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)  ## install the project, dev tools and the BFCL test data package
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	# bfcl-eval's own dependency tree pulls model SDKs we never use: install it without them.
+	$(PY) -m pip install -q --no-deps bfcl-eval==$(BFCL_EVAL_VERSION)
+
+demo: install  ## run the demo agent once on the embedded log (no Kafka, no API key)
+	$(VENV)/bin/agnostream run --agent weather "What's the weather and the time in Tokyo?"
+
+serve: install  ## HTTP API + all processors on the embedded log at http://127.0.0.1:7777
+	$(VENV)/bin/agnostream serve
+
+test:  ## the test suite (no broker needed)
+	$(PY) -m pytest -m "not broker" $(ARGS)
+
+lint:
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+fmt:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+coverage:  ## tests under coverage; fails below the 85 % gate in pyproject
+	$(VENV)/bin/coverage erase
+	$(VENV)/bin/coverage run -m pytest -m "not broker" $(ARGS)
+	$(VENV)/bin/coverage combine -q || true
+	$(VENV)/bin/coverage report
+
+check: lint typecheck coverage  ## what CI runs
+
+bfcl:  ## run every BFCL multi-turn case of CATEGORY through the engine; writes artifacts/bfcl.json
+	$(PY) -m adapters.bfcl --category $(CATEGORY) --out artifacts/bfcl.json
+
+clean:
+	rm -rf agnostream.db* agnostream-views.db* .coverage .coverage.* artifacts/*.json
