@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bfcl_eval.constants.default_prompts import (  # type: ignore[import-untyped]
+from bfcl_eval.constants.default_prompts import (
     DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
 )
-from bfcl_eval.constants.executable_backend_config import (  # type: ignore[import-untyped]
+from bfcl_eval.constants.executable_backend_config import (
     CLASS_FILE_PATH_MAPPING,
     MULTI_TURN_FUNC_DOC_FILE_MAPPING,
     STATELESS_CLASSES,
@@ -109,7 +109,7 @@ class Case:
         A holdout turn (no messages) gets bfcl's prompt for added functions, as bfcl's FC handler does.
         """
         texts = [m["content"] for m in self.questions[turn] if m.get("role") == "user"]
-        return "\n".join(texts) if texts else DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC  # type: ignore[no-any-return]
+        return "\n".join(texts) if texts else DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC
 
     def hidden_tools(self, turn: int) -> frozenset[str]:
         """Tool names not yet visible to the model in `turn` (missed functions of later turns)."""

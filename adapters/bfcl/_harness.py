@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import state_checker  # type: ignore[import-untyped]
+from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import state_checker
 
 from engine import Agent, Message, Tool
 from projections import SqliteViewStore
@@ -45,7 +45,17 @@ from ._cases import (
     tool_schema,
 )
 
-__all__ = ["CaseResult", "HarnessRun", "build_agents", "ground_truth_script", "run_cases", "scripted_model"]
+__all__ = [
+    "CaseResult",
+    "HarnessRun",
+    "agent_id_for_turn",
+    "build_agents",
+    "entrypoints",
+    "export_events",
+    "ground_truth_script",
+    "run_cases",
+    "scripted_model",
+]
 
 Status = Literal["passed", "failed", "gt_error"]
 Script = Sequence[Sequence[ScriptedCall]]

@@ -1,9 +1,10 @@
 """Check a BFCL harness log from its run-events export alone, in a fresh process.
 
-`python -m adapters.bfcl.rebuild --events events.jsonl --views views.db --category multi_turn_base`
-rebuilds the sessions view from the JSONL with `projections.rebuild_view`, compares it with every row
-of the projection database, and runs `engine.replay_check` over the same records with agents rebuilt
-from the bfcl func docs (no tool entrypoints: replay never executes tools). It prints one JSON object:
+`python -m adapters.bfcl.rebuild --events events.jsonl --views views.db` rebuilds the sessions view
+from the JSONL with `projections.rebuild_view`, compares it with every row of the projection
+database (`SqliteViewStore.all_rows()`), and runs `engine.replay_check` over the same records with agents rebuilt
+from the bfcl func docs (no tool entrypoints: replay never executes tools; each session id is a
+case id, which names its category, e.g. `multi_turn_base_7`). It prints one JSON object:
 
     {"sessions": {"rebuilt": int, "stored": int, "equal": int, "mismatched": [{"session_id", "diffs"}]},
      "runs": {"rebuilt": int, "stored": int},
@@ -16,6 +17,7 @@ and exits 0 when every session (row and runs) is equal and replay found no diver
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -26,10 +28,10 @@ import orjson
 from engine import Agent, replay_check
 from projections import SqliteViewStore, rebuild_view
 
-from ._cases import CATEGORIES, load_cases
+from ._cases import BfclDataError, load_cases
 from ._harness import build_agents, scripted_model
 
-__all__ = ["compare_views", "main", "read_jsonl", "replay_agents"]
+__all__ = ["check", "check_in_fresh_process", "compare_views", "main", "read_jsonl", "replay_agents"]
 
 _MAX_DIFFS = 20
 
@@ -85,24 +87,32 @@ def _runs_of(runs: Mapping[str, dict[str, Any]], session_id: str) -> dict[str, d
     return {run_id: row for run_id, row in runs.items() if row.get("session_id") == session_id}
 
 
-def replay_agents(category: str, session_ids: Sequence[str]) -> dict[str, Agent]:
-    """The agents of the cases behind `session_ids`, rebuilt from the func docs (no entrypoints)."""
+def replay_agents(session_ids: Sequence[str]) -> dict[str, Agent]:
+    """The agents of the cases behind `session_ids` (case ids), rebuilt from the func docs (no entrypoints).
+
+    Raises:
+        BfclDataError: a session id is not a case id of a known category.
+    """
     wanted = set(session_ids)
     agents: dict[str, Agent] = {}
-    for case in load_cases(category):
-        if case.id in wanted:
-            agents.update(build_agents(case, scripted_model(())))
+    for category in sorted({session_id.rsplit("_", 1)[0] for session_id in wanted}):
+        for case in load_cases(category):
+            if case.id in wanted:
+                wanted.discard(case.id)
+                agents.update(build_agents(case, scripted_model(())))
+    if wanted:
+        raise BfclDataError(f"sessions {sorted(wanted)[:5]} are not BFCL case ids")
     return agents
 
 
-def check(events_path: Path, views_path: Path, category: str) -> dict[str, Any]:
+def check(events_path: Path, views_path: Path) -> dict[str, Any]:
     """Rebuild, compare and replay-check (see module docstring); return the report dict."""
     values = read_jsonl(events_path)
     view = rebuild_view(values)
     stored = SqliteViewStore(views_path).all_rows()
     sessions = compare_views((view.sessions, view.runs), stored)
-    replay = replay_check(values, replay_agents(category, sorted(view.sessions)))
-    report = {
+    replay = replay_check(values, replay_agents(sorted(view.sessions)))
+    report: dict[str, Any] = {
         "sessions": sessions,
         "runs": {"rebuilt": len(view.runs), "stored": len(stored[1])},
         "replay": {
@@ -112,7 +122,12 @@ def check(events_path: Path, views_path: Path, category: str) -> dict[str, Any]:
             "divergences": [d.to_dict() for d in replay.divergences],
         },
     }
-    report["ok"] = not sessions["mismatched"] and replay.ok and sessions["rebuilt"] == sessions["stored"]
+    report["ok"] = (
+        not sessions["mismatched"]
+        and sessions["rebuilt"] == sessions["stored"]
+        and len(view.runs) == len(stored[1])
+        and replay.ok
+    )
     return report
 
 
@@ -121,11 +136,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adapters.bfcl.rebuild", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=Path, required=True, help="run-events JSONL export")
     parser.add_argument("--views", type=Path, required=True, help="projection database (views.db)")
-    parser.add_argument("--category", default="multi_turn_base", choices=CATEGORIES)
     args = parser.parse_args(argv)
-    report = check(args.events, args.views, args.category)
+    report = check(args.events, args.views)
     sys.stdout.write(orjson.dumps(report, default=repr).decode() + "\n")
     return 0 if report["ok"] else 1
+
+
+def check_in_fresh_process(events_path: Path, views_path: Path, *, timeout_s: float = 600.0) -> dict[str, Any]:
+    """Run this module in a new interpreter on the two files and return its report.
+
+    The new process shares nothing with the caller but the files, so the check shows the log file
+    alone suffices. A crash of the child is returned as `{"ok": false, "error": ...}`.
+    """
+    command = [sys.executable, "-m", "adapters.bfcl.rebuild", "--events", str(events_path), "--views", str(views_path)]
+    done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+    try:
+        report: dict[str, Any] = orjson.loads(done.stdout)
+    except orjson.JSONDecodeError:
+        return {"ok": False, "error": f"exit {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}"}
+    return report
 
 
 if __name__ == "__main__":

@@ -125,9 +125,9 @@ def error_from_response(
     info = parse_error_body(body)
     detail = _detail(info)
     if status_code in (401, 403):
-        hint = f"; check {api_key_env}" if api_key_env else ""
+        hint = f" (check {api_key_env})" if api_key_env else ""
         return ModelAuthError(
-            f"{provider} rejected the credentials: HTTP {status_code}{detail}{hint}",
+            f"{provider} rejected the credentials{hint}: HTTP {status_code}{detail}",
             provider=provider,
             model_name=model_name,
         )

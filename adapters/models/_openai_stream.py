@@ -2,7 +2,7 @@
 
 Wire format: providers.md §1.3 (chunks, tool-call fragments keyed by `index`, `finish_reason`, the
 `choices: []` usage chunk, `[DONE]`) and §1.4 (non-streamed completion, usage fields) [O3][O4][O7][O8][O11].
-Only choice 0 is read (we never request `n > 1`). Pure: no I/O; the caller passes clock readings in.
+Only choice 0 is read (we never request `n > 1`). No I/O: the caller feeds payloads and clock readings.
 """
 
 from __future__ import annotations

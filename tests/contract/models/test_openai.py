@@ -31,7 +31,8 @@ from adapters.errors import (
     UnexpectedModelBehaviorError,
 )
 from adapters.models import _guard
-from adapters.models._openai_errors import parse_retry_after
+from adapters.models._openai_errors import error_from_stream_payload, parse_retry_after
+from adapters.models._openai_stream import ChunkAccumulator
 from adapters.models.base import ModelClient, ModelResponse, StreamUpdate, TextDelta
 from adapters.models.openai import OpenAIChat, OpenAILike
 from adapters.settings import ProviderKeys
@@ -365,6 +366,64 @@ async def test_bare_json_error_under_an_sse_content_type(openai_server: FixtureS
     updates, error = await collect_until_error(model(openai_server, http))
     assert type(error) is ContextLengthExceededError
     assert updates == []
+
+
+def accumulator() -> ChunkAccumulator:
+    def on_error(payload: Any) -> Exception:
+        return error_from_stream_payload(payload, status_code=200, provider="OpenAI", model_name="m", api_key_env=None)
+
+    return ChunkAccumulator(provider="OpenAI", model_name="m", on_error=on_error)
+
+
+def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
+    return json.dumps({"id": "c1", "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]})
+
+
+def test_finish_reason_without_done_or_usage_is_a_complete_turn() -> None:
+    acc = accumulator()
+    assert acc.feed(chunk({"content": "hi"}), 1.0) == [TextDelta("hi")]
+    acc.feed(chunk({}, "stop"), 2.0)
+    final = acc.finish(time_to_first_token=0.5, duration=1.5)
+    assert (final.content, final.usage.total_tokens, final.usage.time_to_first_token) == ("hi", 0, 0.5)
+    assert acc.first_token_at == 1.0
+
+
+def test_fragments_without_index_or_id_get_slots_and_synthetic_ids() -> None:
+    acc = accumulator()
+    acc.feed(chunk({"tool_calls": [{"function": {"name": "a", "arguments": '{"x":'}}]}), 1.0)
+    acc.feed(chunk({"tool_calls": [{"function": {"arguments": "1}"}}]}), 1.0)
+    acc.feed(chunk({"tool_calls": [{"id": "call_b", "function": {"name": "b", "arguments": {"y": 2}}}]}), 1.0)
+    acc.feed("[DONE]", 2.0)
+    first, second = acc.finish(time_to_first_token=None, duration=1.0).tool_calls
+    assert (first.name, first.arguments) == ("a", '{"x":1}')
+    assert first.id.startswith("call_")
+    assert (second.id, second.name, json.loads(second.arguments)) == ("call_b", "b", {"y": 2})
+
+
+def test_tool_call_without_a_name_is_malformed() -> None:
+    acc = accumulator()
+    acc.feed(chunk({"tool_calls": [{"index": 0, "id": "call_1", "function": {"arguments": "{}"}}]}), 1.0)
+    acc.feed("[DONE]", 2.0)
+    with pytest.raises(UnexpectedModelBehaviorError, match="function name"):
+        acc.finish(time_to_first_token=None, duration=1.0)
+
+
+@pytest.mark.parametrize(
+    ("payload", "error_class"),
+    [
+        (
+            {"error": {"message": "m", "type": "invalid_request_error", "code": "context_length_exceeded"}},
+            ContextLengthExceededError,
+        ),
+        ({"error": {"message": "m", "type": "rate_limit_error", "code": None}}, ModelRateLimitedError),
+        ({"error": {"message": "m", "type": "invalid_request_error", "code": None}}, InvalidRequestError),
+        ({"error": {"message": "m", "code": 502, "metadata": {}}}, ModelServerError),
+        ({"error": {"message": "m", "code": 401}}, ModelAuthError),
+    ],
+)
+def test_mid_stream_error_objects_map_to_classes(payload: dict[str, Any], error_class: type[Exception]) -> None:
+    with pytest.raises(error_class):
+        accumulator().feed(json.dumps(payload), 1.0)
 
 
 # -- errors and retries -------------------------------------------------------------------------------------
