@@ -24,9 +24,15 @@ class InFlight:
         self._open.setdefault(tp, set()).add(offset)
         self._next[tp] = max(self._next.get(tp, 0), offset + 1)
 
-    def finished(self, tp: TopicPartition, offset: int) -> int:
-        """Record that `offset` finished; return the next offset that is safe to commit for `tp`."""
-        open_ = self._open.get(tp, set())
+    def finished(self, tp: TopicPartition, offset: int) -> int | None:
+        """Record that `offset` finished; return the next offset that is safe to commit for `tp`.
+
+        Returns None when `offset` is not in flight (its partition was dropped on revoke meanwhile):
+        the caller must not commit, or it would rewind the new owner's committed offset.
+        """
+        open_ = self._open.get(tp)
+        if open_ is None or offset not in open_:
+            return None
         open_.discard(offset)
         return self.safe_commit(tp)
 

@@ -336,6 +336,12 @@ class _MemoryConsumer:
         if self._started:
             self._started = False
             self.log._leave(self)
+        # A stopped consumer owns nothing: it must not commit for partitions now owned by another member.
+        self.log._consumers.discard(self)
+        self._assignment = set()
+        self._positions.clear()
+        self._to_assign = set()
+        self._to_revoke = set()
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._assignment)

@@ -25,7 +25,7 @@ from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
 from .topics import Topics
-from .transport import Log
+from .transport import Log, Transaction
 
 __all__ = ["Emit", "WorkHandler", "WorkerLoop"]
 
@@ -113,7 +113,7 @@ class WorkerLoop:
             except SchemaError as exc:
                 async with self._log.transaction() as tx:
                     tx.send(deadletter_record(self._t.deadletter, record, str(exc)))
-                    tx.commit_offsets(self.group_id, {tp: self._inflight.finished(tp, record.offset)})
+                    self._commit(tx, tp, record.offset)
                 return
             final: list[RunEvent] = []
             if record.offset >= self._suspect.get(tp, 0) or not await self._answered(work):
@@ -121,11 +121,17 @@ class WorkerLoop:
             async with self._log.transaction() as tx:
                 for event in final:
                     tx.send(event_record(self._t.events, event))
-                tx.commit_offsets(self.group_id, {tp: self._inflight.finished(tp, record.offset)})
+                self._commit(tx, tp, record.offset)
         except Exception:
             _log.exception("work item %s/%s@%s failed", record.topic, record.partition, record.offset)
         finally:
             self._sem.release()
+
+    def _commit(self, tx: Transaction, tp: TopicPartition, offset: int) -> None:
+        """Add the safe offset of `tp` to `tx`, unless `tp` was revoked while the item ran."""
+        safe = self._inflight.finished(tp, offset)
+        if safe is not None:
+            tx.commit_offsets(self.group_id, {tp: safe})
 
     async def _emit(self, events: Sequence[RunEvent]) -> None:
         await self._log.send_many([event_record(self._t.events, e) for e in events])

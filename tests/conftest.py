@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from adapters.http import create_app
+from adapters.models import _guard
 from adapters.models.scripted import ScriptedCall, ScriptedModel, Turn
 from adapters.runtime import Runtime
 from engine import Agent
@@ -19,6 +20,10 @@ from projections import SqliteViewStore
 from streams import MemoryLog, Topics
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+# No test may reach a real model API: requests to non-loopback hosts raise ModelRequestsBlockedError.
+# Live tests (tests/live, marker `live`) lift this only when their key is set.
+_guard.ALLOW_MODEL_REQUESTS = False
 
 
 def get_weather(city: str) -> str:
