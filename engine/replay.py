@@ -6,8 +6,8 @@ ToolCallCompleted / ToolCallError, or a command reconstructed from the RunStarte
 caused), it re-decides with the state folded so far and remembers the re-decided events by
 (run_id, seq). When the walk reaches a recorded decision event it compares it with the re-decided one.
 The first difference of each run is reported as a `Divergence` (like Temporal's nondeterminism error);
-that run is not checked further. Volatile fields (`created_at`, `metrics.duration`, `event_id`'s
-runtime envelope) are not compared.
+that run is not checked further. Volatile fields (`created_at`, `tool.created_at`, `metrics.duration`,
+`event_id`'s runtime envelope) are not compared.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .events import (
     ModelRequestCompleted,
     ModelRequestFailed,
     RunCancelled,
+    RunError,
     RunEvent,
     RunStarted,
     ToolCallCompleted,
@@ -96,6 +97,10 @@ def comparable(event: RunEvent) -> dict[str, Any]:
     metrics = d.get("metrics")
     if isinstance(metrics, dict) and "duration" in metrics:
         d["metrics"] = {k: v for k, v in metrics.items() if k != "duration"}
+    tool = d.get("tool")
+    if isinstance(tool, dict) and "created_at" in tool:
+        # The orchestrator's tool_call_limit ToolCallError stamps its decision time here too.
+        d["tool"] = {k: v for k, v in tool.items() if k != "created_at"}
     return d
 
 
@@ -143,6 +148,9 @@ class _Checker:
             return
         if isinstance(event, RunStarted) and key not in self.expected:
             self.redecide(state, _start_command(event), float(event.created_at))
+        elif isinstance(event, RunError) and event.seq == 0 and key not in self.expected:
+            # A StartRun rejected at once (unknown agent) leaves only this RunError in the log.
+            self.redecide(state, _rejected_start_command(event), float(event.created_at))
         elif isinstance(event, RunCancelled):
             self._drop_pending(event.run_id, event.seq)
             self.redecide(
@@ -181,6 +189,13 @@ def _start_command(event: RunStarted) -> StartRun:
         agent_id=event.agent_id,
         message=event.input,
         user_id=event.user_id,
+    )
+
+
+def _rejected_start_command(event: RunError) -> StartRun:
+    # The rejection does not depend on the message, which the RunError does not record.
+    return StartRun(
+        run_id=event.run_id, session_id=event.session_id, created_at=event.created_at, agent_id=event.agent_id, message=""
     )
 
 

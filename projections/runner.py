@@ -59,6 +59,7 @@ class SessionsProjection:
         n = self._log.partitions_for(self._t.events)
         tps = [TopicPartition(self._t.events, p) for p in range(n)]
         consumer = self._log.consumer([self._t.events], group_id=None)
+        await consumer.start()
         consumer.assign(tps)
         for tp in tps:
             consumer.seek(tp, self._positions.get(tp, 0))

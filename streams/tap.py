@@ -63,6 +63,7 @@ class EventTap:
         n = self._log.partitions_for(self._t.events)
         tps = [TopicPartition(self._t.events, p) for p in range(n)]
         consumer = self._log.consumer([self._t.events], group_id=None)
+        await consumer.start()
         consumer.assign(tps)
         ends = await self._log.end_offsets(tps)
         for tp, end in ends.items():
@@ -77,6 +78,9 @@ class EventTap:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
 
     def subscribe(self, run_id: str) -> Subscription:
         """Subscribe to `run_id`'s future events."""

@@ -21,8 +21,11 @@ from ._cases import (
     tool_schema,
 )
 from ._harness import (
+    FINAL_TEXT,
+    RUN_TIMEOUT_S,
     CaseResult,
     HarnessRun,
+    Script,
     agent_id_for_turn,
     build_agents,
     entrypoints,
@@ -34,11 +37,14 @@ from ._harness import (
 
 __all__ = [
     "CATEGORIES",
+    "FINAL_TEXT",
+    "RUN_TIMEOUT_S",
     "BfclDataError",
     "Case",
     "CaseResult",
     "GroundTruthCall",
     "HarnessRun",
+    "Script",
     "agent_id_for_turn",
     "build_agents",
     "data_dir",

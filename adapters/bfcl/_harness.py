@@ -46,8 +46,11 @@ from ._cases import (
 )
 
 __all__ = [
+    "FINAL_TEXT",
+    "RUN_TIMEOUT_S",
     "CaseResult",
     "HarnessRun",
+    "Script",
     "agent_id_for_turn",
     "build_agents",
     "entrypoints",
@@ -57,11 +60,12 @@ __all__ = [
     "scripted_model",
 ]
 
-Status = Literal["passed", "failed", "gt_error"]
+_Status = Literal["passed", "failed", "gt_error"]
 Script = Sequence[Sequence[ScriptedCall]]
 """Per turn, the calls the scripted model makes in order (one per model step)."""
 
 FINAL_TEXT = "Done."
+"""The scripted answer closing every turn."""
 _PROCESS_STATE_CLASSES = frozenset({"MathAPI"})
 """bfcl classes whose methods read or write process-global state (`mpmath.mp`)."""
 _PROCESS_STATE_LOCK = threading.Lock()
@@ -89,7 +93,7 @@ class CaseResult:
     """
 
     id: str
-    status: Status = "passed"
+    status: _Status = "passed"
     reason: str = ""
     turns: int = 0
     tool_calls: int = 0
@@ -203,15 +207,24 @@ def ground_truth_script(case: Case, methods: Mapping[str, Callable[..., Any]]) -
     return [[parse_call(source, methods) for source in turn] for turn in case.ground_truth]
 
 
-def _execute_directly(methods: Mapping[str, Callable[..., Any]], calls: Sequence[GroundTruthCall]) -> list[str]:
-    """Execute calls in order; return each result as the tool worker renders it (or its error text)."""
+def _execute_directly(
+    methods: Mapping[str, Callable[..., Any]], calls: Sequence[GroundTruthCall]
+) -> tuple[list[str], str]:
+    """Execute calls in order, like bfcl's `execute_multi_turn_func_call`.
+
+    Returns:
+        Each call's result as the tool worker renders it (an exception as the worker's error text), and
+        `"<call> -> <error>"` for the first call that raised (bfcl's "Error during execution"), or ''.
+    """
     results: list[str] = []
+    error = ""
     for call in calls:
         try:
             results.append(result_text(methods[call.name](**copy.deepcopy(dict(call.arguments)))))
-        except Exception as exc:  # bfcl reports it as "Error during execution"; the worker as below
+        except Exception as exc:  # a ground-truth failure is data to report, not a harness crash
             results.append(f"Error executing {call.name}: {exc}")
-    return results
+            error = error or f"{call.source} -> {type(exc).__name__}: {exc}"
+    return results, error
 
 
 def _jsonable(value: Any) -> Any:
@@ -278,6 +291,7 @@ async def _play_run(runtime: Runtime, case: Case, turn: int, result: CaseResult)
 
 
 async def _run_case(runtime: Runtime, plan: _Plan) -> CaseResult:
+    """Play the case turn by turn, executing the ground truth directly in lockstep and comparing after each turn."""
     case = plan.case
     started = time.perf_counter()
     result = CaseResult(id=case.id, turns=case.turns)
@@ -285,20 +299,16 @@ async def _run_case(runtime: Runtime, plan: _Plan) -> CaseResult:
     truth_methods = entrypoints(method_table(truth))
     gt_error = _held_out_call(case, plan.calls)
     for turn in range(case.turns):
-        expected = _execute_directly(truth_methods, plan.calls[turn])
-        if not gt_error:
-            gt_error = next(
-                (f"turn {turn}: {c.source} -> {r}" for c, r in zip(plan.calls[turn], expected, strict=True)
-                 if r.startswith(f"Error executing {c.name}:")),
-                "",
-            )  # fmt: skip
+        expected, error = _execute_directly(truth_methods, plan.calls[turn])
+        if error and not gt_error:
+            gt_error = f"turn {turn}: {error}"
         got = await _play_run(runtime, case, turn, result)
-        if got != expected:
-            result.fail(f"turn {turn}: tool results differ: engine {got!r:.300} != direct {expected!r:.300}")
         check = state_checker(plan.instances, truth)
-        if not check["valid"]:
+        if not check["valid"] and result.differences is None:
             result.differences = _jsonable(check["details"]["differences"])
             result.fail(f"turn {turn}: {check['error_message']} differences: {sorted(result.differences or {})}")
+        if got != expected:
+            result.fail(f"turn {turn}: tool results differ: engine {got!r:.300} != direct {expected!r:.300}")
     if gt_error:
         result.status, result.reason = "gt_error", f"ground truth is not executable as given: {gt_error}"
     result.duration_s = round(time.perf_counter() - started, 4)

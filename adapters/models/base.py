@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine import Message, ModelUsage, Tool, ToolCall
 
-__all__ = ["ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
+__all__ = ["EmbeddingResult", "Embedder", "ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,5 +74,41 @@ class ModelClient(Protocol):
         Raises:
             ModelProviderError: the provider failed (subclass says how; `retriable` says whether to retry).
             UnexpectedModelBehaviorError: the stream was truncated or malformed.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmbeddingResult:
+    """Vectors for a batch of texts.
+
+    Attributes:
+        vectors: one vector per input text, in input order (floats, provider's dimension).
+        input_tokens: tokens billed for the batch as the provider reports it (0 when it reports none).
+    """
+
+    vectors: list[list[float]]
+    input_tokens: int = 0
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """An embeddings model."""
+
+    @property
+    def id(self) -> str:
+        """Embedding model id sent to the provider."""
+        ...
+
+    @property
+    def provider(self) -> str:
+        """Provider label, e.g. "OpenAI"."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> EmbeddingResult:
+        """Embed `texts` (batched as the provider allows).
+
+        Raises:
+            ModelProviderError: the provider failed (same error mapping as chat).
         """
         ...

@@ -219,7 +219,7 @@ def test_a_changed_decision_is_reported_once_per_affected_run() -> None:
 
     # then
     assert not report.ok
-    assert [(d.run_id, d.seq) for d in report.divergences] == [("r1", 7), ("r2", 7)]
+    assert [(d.run_id, d.seq) for d in report.divergences] == [("r1", 6), ("r2", 6)]
     for divergence in report.divergences:
         assert divergence.expected is not None
         assert divergence.got is not None
@@ -230,7 +230,7 @@ def test_a_changed_decision_is_reported_once_per_affected_run() -> None:
         assert "duration" not in divergence.expected["metrics"]
         assert divergence.to_dict() == {
             "run_id": divergence.run_id,
-            "seq": 7,
+            "seq": 6,
             "expected": divergence.expected,
             "got": divergence.got,
         }
@@ -271,7 +271,7 @@ def test_a_decision_the_engine_now_adds_is_reported_with_expected_none() -> None
     report = replay_check(rec.log, AGENTS, decide_fn=extra_event)
 
     (divergence,) = report.divergences
-    assert (divergence.run_id, divergence.seq, divergence.expected) == ("r1", 8, None)
+    assert (divergence.run_id, divergence.seq, divergence.expected) == ("r1", 7, None)
     assert divergence.got is not None
     assert divergence.got["content"] == "again"
 
@@ -308,12 +308,12 @@ def _decoded(log: list[dict[str, Any]], run_id: str, seq: int) -> RunEvent:
 
 
 def test_a_cancel_decided_before_an_earlier_logged_worker_answer_is_not_a_divergence() -> None:
-    # given: the tool worker wrote its answer to the log, but the orchestrator consumed the CancelRun
-    # command (another topic) first, so it decided RunCancelled and then ignored the answer
+    # given: the model worker wrote an answer with two tool calls to the log, but the orchestrator consumed the
+    # CancelRun command (another topic) first, so it decided RunCancelled and then ignored the answer
     rec = Recorder()
     first = model_work(rec.start("r1"))
-    (w1,) = tool_work(rec.answer(rec.model_events(first, calls=(ToolCall(id="c1", name="t", arguments="{}"),))))
-    answer = rec.tool_events(w1)
+    calls = (ToolCall(id="c1", name="t", arguments="{}"), ToolCall(id="c2", name="t", arguments="{}"))
+    answer = rec.model_events(first, calls=calls)
     for event in answer:
         rec.record(event)
     rec.cancel("r1")
@@ -362,3 +362,23 @@ def test_comparable_drops_volatile_fields_and_normalises_tuples() -> None:
     assert not {"created_at", "event_id", "runtime"} & d.keys()
     assert isinstance(d["history_run_ids"], list)
     assert d["message"]["role"] == "user"
+
+
+def test_a_tool_call_limit_error_decided_later_than_the_model_answer_is_not_a_divergence() -> None:
+    # given an agent with tool_call_limit=0: the orchestrator's ToolCallError stamps its own decision time in
+    # `tool.created_at`, which differs from the model worker's timestamp used when re-deciding
+    agents = {"a": Agent(id="a", model=FakeModel(), tool_call_limit=0)}
+    rec = Recorder(agents=agents)
+    first = model_work(rec.start("r1"))
+    answer = rec.model_events(first, calls=(ToolCall(id="c1", name="t", arguments="{}"),))
+    rec.clock += 5
+    second = model_work(rec.answer(answer))
+    rec.answer(rec.model_events(second, content="done"))
+    limit_errors = [r for r in rec.log if r["event"] == "ToolCallError"]
+    assert limit_errors[0]["tool"]["created_at"] != answer[-1].created_at
+
+    # when
+    report = replay_check(rec.log, agents)
+
+    # then
+    assert report.ok, report.divergences

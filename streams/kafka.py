@@ -1,0 +1,401 @@
+"""The Kafka transport: the log protocol on a real Apache Kafka (aiokafka).
+
+`KafkaLog` implements `streams.transport.Log`:
+- appends through an idempotent producer (`enable_idempotence`, acks=all);
+- `transaction()` runs consume-transform-produce in Kafka transactions on a transactional producer
+  (`send_offsets_to_transaction`), and consumers read with `isolation_level="read_committed"`, so a
+  transaction's records and offset commits become visible together or not at all. Logical
+  transactions that close in the same event-loop tick share one Kafka transaction (group commit), since
+  a transactional producer runs one transaction at a time;
+- group consumers commit explicitly (`enable_auto_commit=False`) and report rebalances through the
+  rebalance callbacks;
+- every aiokafka error is translated at this boundary (`_map_kafka_errors`).
+
+Offsets in a transactional topic have gaps (commit markers take offsets): positions are always "the
+offset after the last record read", never counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka import TopicPartition as KafkaTP
+from aiokafka import errors as kafka_errors
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+
+from .errors import BrokerUnavailableError, CommitFailedError, StreamError, StreamTimeoutError, TopicMismatchError
+from .records import Record, TopicPartition
+from .transport import Consumer, OutRecord, RebalanceCallback, TopicSpec
+
+__all__ = ["KafkaLog"]
+
+
+@contextlib.contextmanager
+def _map_kafka_errors(what: str) -> Iterator[None]:
+    """Translate aiokafka errors into stream errors (never let a library exception escape)."""
+    try:
+        yield
+    except kafka_errors.CommitFailedError as exc:
+        raise CommitFailedError(f"{what}: {exc}") from exc
+    except (kafka_errors.KafkaTimeoutError, kafka_errors.RequestTimedOutError) as exc:
+        raise StreamTimeoutError(f"{what}: {exc}") from exc
+    except (kafka_errors.KafkaConnectionError, kafka_errors.NodeNotReadyError, kafka_errors.KafkaUnavailableError) as exc:
+        raise BrokerUnavailableError(f"{what}: Kafka is unreachable ({exc}); check the bootstrap servers") from exc
+    except kafka_errors.KafkaError as exc:
+        raise StreamError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _tp(tp: TopicPartition) -> KafkaTP:
+    return KafkaTP(tp.topic, tp.partition)
+
+
+def _record(r: Any) -> Record:
+    headers = tuple((k, bytes(v)) for k, v in (r.headers or ()))
+    return Record(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp)
+
+
+@dataclass(slots=True)
+class _KafkaTransaction:
+    records: list[OutRecord] = field(default_factory=list)
+    offsets: dict[str, dict[TopicPartition, int]] = field(default_factory=dict)
+
+    def send(self, record: OutRecord) -> None:
+        self.records.append(record)
+
+    def commit_offsets(self, group_id: str, offsets: Mapping[TopicPartition, int]) -> None:
+        self.offsets.setdefault(group_id, {}).update(offsets)
+
+
+class KafkaLog:
+    """The log on a Kafka cluster (see module docstring).
+
+    Args:
+        bootstrap_servers: `host:port[,host:port]` (from `--broker kafka://...` / settings).
+        transactional_id: stable id of this process's transactional producer; a restarted process with
+            the same id fences its previous incarnation and aborts its open transaction at once.
+            Default: a random id (no fencing across restarts; open transactions then expire after
+            `transaction_timeout_ms`).
+        client_id: client id prefix shown in broker logs.
+        default_partitions: partitions assumed for topics not described yet.
+        transaction_timeout_ms: broker-side timeout of an open transaction, milliseconds.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        transactional_id: str | None = None,
+        client_id: str = "agnostream",
+        default_partitions: int = 12,
+        transaction_timeout_ms: int = 15000,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self._txn_id = transactional_id or f"agnostream-{uuid.uuid4()}"
+        self._client_id = client_id
+        self._default_partitions = default_partitions
+        self._txn_timeout_ms = transaction_timeout_ms
+        self._partitions: dict[str, int] = {}
+        self._admin: Any = None
+        self._producer: Any = None
+        self._txp: Any = None
+        self._pending: list[tuple[_KafkaTransaction, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    def _common(self) -> dict[str, Any]:
+        return {"bootstrap_servers": self.bootstrap_servers, "client_id": self._client_id}
+
+    async def start(self) -> None:
+        """Connect the admin client and the idempotent producer.
+
+        Raises:
+            BrokerUnavailableError: no broker answered.
+        """
+        with _map_kafka_errors("connecting to Kafka"):
+            self._admin = AIOKafkaAdminClient(**self._common())
+            await self._admin.start()
+            self._producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)
+            await self._producer.start()
+
+    async def close(self) -> None:
+        """Finish pending transactions and close every client."""
+        if self._committer is not None:
+            with contextlib.suppress(Exception):
+                await self._committer
+        for client in (self._txp, self._producer, self._admin):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await (client.close() if client is self._admin else client.stop())
+        self._txp = self._producer = self._admin = None
+
+    # ------------------------------------------------------------------ topics
+
+    async def describe(self, topics: Sequence[str]) -> dict[str, int]:
+        """Return {topic: partition count} for the existing ones among `topics`."""
+        with _map_kafka_errors("describing topics"):
+            existing = set(await self._admin.list_topics())
+            wanted = [t for t in topics if t in existing]
+            found = await self._admin.describe_topics(wanted) if wanted else []
+        counts = {d["topic"]: len(d["partitions"]) for d in found if not d.get("error_code")}
+        self._partitions.update(counts)
+        return counts
+
+    async def create_topics(self, specs: Sequence[TopicSpec]) -> None:
+        """Create missing topics (idempotent); existing ones must have the configured partition count.
+
+        Raises:
+            TopicMismatchError: a topic exists with another partition count.
+            BrokerUnavailableError: Kafka is unreachable.
+        """
+        existing = await self.describe([s.name for s in specs])
+        for spec in specs:
+            if spec.name in existing and existing[spec.name] != spec.partitions:
+                raise TopicMismatchError(
+                    f"topic {spec.name!r} has {existing[spec.name]} partitions, configured {spec.partitions}; "
+                    "use the existing count (AGNOSTREAM_PARTITIONS) or a new topic prefix"
+                )
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            new = [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=dict(s.config or {})) for s in missing]
+            with _map_kafka_errors("creating topics"), contextlib.suppress(kafka_errors.TopicAlreadyExistsError):
+                await self._admin.create_topics(new)
+            for spec in missing:
+                self._partitions[spec.name] = spec.partitions
+            await self._wait_for_metadata([s.name for s in missing])
+
+    async def _wait_for_metadata(self, topics: list[str], timeout_s: float = 15.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            counts = await self.describe(topics)
+            if all(counts.get(t) for t in topics):
+                return
+            await asyncio.sleep(0.1)
+        raise StreamTimeoutError(f"topics {topics} were created but their metadata did not appear in {timeout_s}s")
+
+    def partitions_for(self, topic: str) -> int:
+        """Partition count of `topic` (as described or created by this log)."""
+        return self._partitions.get(topic, self._default_partitions)
+
+    # ------------------------------------------------------------------ appends
+
+    async def send(self, record: OutRecord) -> TopicPartition:
+        """Append one record with the idempotent producer; returns its partition once acknowledged."""
+        with _map_kafka_errors(f"producing to {record.topic}"):
+            meta = await self._producer.send_and_wait(
+                record.topic, value=record.value, key=record.key, headers=list(record.headers)
+            )
+        return TopicPartition(meta.topic, meta.partition)
+
+    async def send_many(self, records: Sequence[OutRecord]) -> None:
+        """Append records (order kept per partition) and wait for every acknowledgement."""
+        with _map_kafka_errors("producing"):
+            futures = [
+                await self._producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers)) for r in records
+            ]
+            await asyncio.gather(*futures)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_KafkaTransaction]:
+        """A logical transaction; on normal exit it commits (in a Kafka transaction) before returning."""
+        tx = _KafkaTransaction()
+        yield tx
+        if not tx.records and not tx.offsets:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((tx, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_pending())
+        await done
+
+    async def _transactional_producer(self) -> Any:
+        if self._txp is None:
+            with _map_kafka_errors("starting the transactional producer"):
+                producer = AIOKafkaProducer(
+                    **self._common(),
+                    transactional_id=self._txn_id,
+                    enable_idempotence=True,
+                    acks="all",
+                    transaction_timeout_ms=self._txn_timeout_ms,
+                )
+                await producer.start()
+            self._txp = producer
+        return self._txp
+
+    async def _commit_pending(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # let transactions closing in this tick join the batch
+            batch, self._pending = self._pending, []
+            try:
+                producer = await self._transactional_producer()
+                offsets: dict[str, dict[TopicPartition, int]] = {}
+                for tx, _ in batch:
+                    for group_id, group_offsets in tx.offsets.items():
+                        offsets.setdefault(group_id, {}).update(group_offsets)
+                with _map_kafka_errors("committing a transaction"):
+                    async with producer.transaction():
+                        for tx, _ in batch:
+                            for r in tx.records:
+                                await producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers))
+                        for group_id, group_offsets in offsets.items():
+                            await producer.send_offsets_to_transaction(
+                                {_tp(tp): o for tp, o in group_offsets.items()}, group_id
+                            )
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    # ------------------------------------------------------------------ reads
+
+    def _reader(self) -> Any:
+        return AIOKafkaConsumer(
+            **self._common(), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+        )
+
+    async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """The last stable offset of each partition (read_committed high watermark)."""
+        tps = list(tps)
+        reader = self._reader()
+        with _map_kafka_errors("reading end offsets"):
+            await reader.start()
+            try:
+                ends = await reader.end_offsets([_tp(tp) for tp in tps])
+            finally:
+                await reader.stop()
+        return {tp: int(ends[_tp(tp)]) for tp in tps}
+
+    async def committed(self, group_id: str, tp: TopicPartition) -> int | None:
+        """The committed next offset of `group_id` on `tp`, or None."""
+        with _map_kafka_errors("reading committed offsets"):
+            offsets = await self._admin.list_consumer_group_offsets(group_id, partitions=[_tp(tp)])
+        meta = offsets.get(_tp(tp))
+        return int(meta.offset) if meta is not None and meta.offset >= 0 else None
+
+    async def read(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
+        """Committed records of `tp` with `start <= offset < end`."""
+        if end <= start:
+            return []
+        reader = self._reader()
+        out: list[Record] = []
+        with _map_kafka_errors(f"reading {tp.topic}/{tp.partition}"):
+            await reader.start()
+            try:
+                reader.assign([_tp(tp)])
+                reader.seek(_tp(tp), start)
+                while await reader.position(_tp(tp)) < end:
+                    batch = await reader.getmany(_tp(tp), timeout_ms=1000)
+                    records = batch.get(_tp(tp), [])
+                    out.extend(_record(r) for r in records if r.offset < end)
+                    if not records and await reader.position(_tp(tp)) >= end:
+                        break
+            finally:
+                await reader.stop()
+        return out
+
+    def consumer(
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str | None,
+        on_assign: RebalanceCallback | None = None,
+        on_revoke: RebalanceCallback | None = None,
+        auto_offset_reset: str = "earliest",
+    ) -> Consumer:
+        """A consumer of `topics` (group member with `group_id`, manual assignment without)."""
+        return _KafkaConsumer(self, list(topics), group_id, on_assign, on_revoke, auto_offset_reset)
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, on_assign: RebalanceCallback | None, on_revoke: RebalanceCallback | None) -> None:
+        self._on_assign = on_assign
+        self._on_revoke = on_revoke
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        if self._on_revoke is not None and revoked:
+            await self._on_revoke({TopicPartition(tp.topic, tp.partition) for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if self._on_assign is not None and assigned:
+            await self._on_assign({TopicPartition(tp.topic, tp.partition) for tp in assigned})
+
+
+class _KafkaConsumer:
+    def __init__(
+        self,
+        log: KafkaLog,
+        topics: list[str],
+        group_id: str | None,
+        on_assign: RebalanceCallback | None,
+        on_revoke: RebalanceCallback | None,
+        auto_offset_reset: str,
+    ) -> None:
+        self._log = log
+        self._topics = topics
+        self.group_id = group_id
+        self._listener = _Listener(on_assign, on_revoke)
+        self._consumer = AIOKafkaConsumer(
+            **log._common(),
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=auto_offset_reset,
+            isolation_level="read_committed",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            max_poll_interval_ms=300000,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        if self.group_id is not None:
+            self._consumer.subscribe(self._topics, listener=self._listener)
+        with _map_kafka_errors(f"starting consumer {self.group_id or '(no group)'}"):
+            await self._consumer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    def assign(self, partitions: Iterable[TopicPartition]) -> None:
+        if self.group_id is not None:
+            raise CommitFailedError("assign() is only for consumers without a group_id")
+        self._consumer.assign([_tp(tp) for tp in partitions])
+
+    def seek(self, tp: TopicPartition, next_offset: int) -> None:
+        self._consumer.seek(_tp(tp), next_offset)
+
+    def position(self, tp: TopicPartition) -> int:
+        raise NotImplementedError("use the async position of aiokafka; not needed by processors")
+
+    async def getmany(self, timeout_ms: int = 1000, max_records: int = 500) -> dict[TopicPartition, list[Record]]:
+        with _map_kafka_errors(f"consuming {self._topics}"):
+            batch = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return {TopicPartition(tp.topic, tp.partition): [_record(r) for r in rs] for tp, rs in batch.items() if rs}
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        if self.group_id is None:
+            raise CommitFailedError("commit() needs a consumer with a group_id")
+        with _map_kafka_errors(f"committing offsets of {self.group_id}"):
+            await self._consumer.commit({_tp(tp): o for tp, o in offsets.items()})
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        with _map_kafka_errors("reading committed offset"):
+            value = await self._consumer.committed(_tp(tp))
+        return int(value) if value is not None else None

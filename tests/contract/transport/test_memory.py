@@ -1,0 +1,184 @@
+"""The transport contract on the embedded MemoryLog: in memory, and durable in a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from contract import DurableTransportContract, LogFactory, TransportContract, unique
+
+from streams import LogClosedError, MemoryLog, OutRecord, TopicPartition, TopicSpec
+from streams._sqlite_store import SqliteStore
+
+pytestmark = pytest.mark.timeout(10)
+
+COPARTITION_GAP = (
+    "MemoryLog._rebalance assigns round-robin over the flat (topic, partition) list, so with 3 partitions and "
+    "2 members runs.commands p0 and runs.events p0 go to different members (the orchestrator needs them together)"
+)
+
+
+class MemoryLogSpecifics:
+    """Behaviour of the embedded log beyond the contract (both modes)."""
+
+    async def test_send_to_an_unknown_topic_creates_it_with_the_default_partitions(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        topic = unique("implicit")
+
+        tp = await log.send(OutRecord(topic, b"k", b"v"))
+
+        assert log.partitions_for(topic) == 2
+        assert (await log.end_offsets([tp]))[tp] == 1
+
+    async def test_closed_log_rejects_appends_and_polls(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        topic = unique("closed")
+        await log.create_topics([TopicSpec(topic, 1)])
+        consumer = log.consumer([topic], group_id=unique("g"))
+        await consumer.start()
+        waiting = asyncio.create_task(consumer.getmany(timeout_ms=5000))
+        await asyncio.sleep(0.01)
+
+        await log.close()
+
+        with pytest.raises(LogClosedError):
+            await waiting
+        with pytest.raises(LogClosedError):
+            await log.send(OutRecord(topic, b"k", b"v"))
+
+    @pytest.mark.xfail(reason=COPARTITION_GAP, raises=AssertionError, strict=True)
+    async def test_group_assignment_is_co_partitioned(self, make_log: LogFactory) -> None:
+        await TransportContract.test_group_assignment_is_co_partitioned(self, make_log)  # type: ignore[arg-type]
+
+
+class TestMemoryLogInMemory(MemoryLogSpecifics, TransportContract):
+    async def open_log(self, storage: Path) -> MemoryLog:
+        log = MemoryLog(default_partitions=2)
+        await log.start()
+        return log
+
+
+class TestMemoryLogDurable(MemoryLogSpecifics, DurableTransportContract):
+    async def open_log(self, storage: Path) -> MemoryLog:
+        log = MemoryLog(storage / "log.db", default_partitions=2)
+        await log.start()
+        return log
+
+    async def test_a_record_is_durable_when_send_returns(self, make_log: LogFactory, tmp_path: Path) -> None:
+        log = await make_log()
+        topic = unique("durable")
+        await log.create_topics([TopicSpec(topic, 1)])
+        tp = TopicPartition(topic, 0)
+
+        await log.send(OutRecord(topic, b"k", b"v", (("h", b"1"),)))
+
+        other = MemoryLog(tmp_path / "log.db")  # a second reader of the same file, the first still open
+        await other.start()
+        try:
+            assert [(r.offset, r.value, r.headers) for r in await other.read(tp, 0, 10)] == [(0, b"v", (("h", b"1"),))]
+        finally:
+            await other.close()
+
+    async def test_a_record_is_never_visible_before_it_is_durable(self, make_log: LogFactory, tmp_path: Path) -> None:
+        log = await make_log()
+        topic = unique("visible")
+        group = unique("g")
+        await log.create_topics([TopicSpec(topic, 1)])
+        tp = TopicPartition(topic, 0)
+        consumer = log.consumer([topic], group_id=None)
+        await consumer.start()
+        consumer.assign([tp])
+        store = SqliteStore(tmp_path / "log.db")
+        store.open()
+
+        async def write() -> None:
+            for i in range(20):
+                async with log.transaction() as tx:
+                    tx.send(OutRecord(topic, b"k", str(i).encode()))
+                    tx.commit_offsets(group, {tp: i + 1})
+
+        writer = asyncio.create_task(write())
+        seen = 0
+        try:
+            while seen < 20:
+                batch = await consumer.getmany(timeout_ms=2000)
+                if not batch:
+                    continue
+                # No await between the consumer seeing records and reading the file: they must be there.
+                stored = {(r.partition, r.offset) for r in store.load_records() if r.topic == topic}
+                committed = store.load_offsets().get((group, tp))
+                for record in batch[tp]:
+                    assert (record.partition, record.offset) in stored
+                    assert committed is not None
+                    assert committed >= record.offset + 1
+                seen += len(batch[tp])
+            await writer
+        finally:
+            store.close()
+            await consumer.stop()
+
+    async def test_a_failed_write_raises_and_makes_nothing_visible(self, make_log: LogFactory, tmp_path: Path) -> None:
+        log = await make_log()
+        topic = unique("fail")
+        await log.create_topics([TopicSpec(topic, 1)])
+        tp = TopicPartition(topic, 0)
+        break_records_table(tmp_path / "log.db")
+
+        with pytest.raises(sqlite3.OperationalError):
+            await log.send(OutRecord(topic, b"k", b"lost"))
+
+        assert (await log.end_offsets([tp]))[tp] == 0
+        assert await log.read(tp, 0, 10) == []
+
+    @pytest.mark.xfail(
+        reason="MemoryLog._append reserves offsets before the write; a failed write leaves a gap, so the next "
+        "record has offset 1 at list index 0 and offset-based reads/positions/commits go wrong",
+        raises=AssertionError,
+        strict=True,
+    )
+    async def test_offsets_stay_dense_after_a_failed_write(self, make_log: LogFactory, tmp_path: Path) -> None:
+        log = await make_log()
+        topic = unique("gap")
+        await log.create_topics([TopicSpec(topic, 1)])
+        tp = TopicPartition(topic, 0)
+        path = tmp_path / "log.db"
+        break_records_table(path)
+        with pytest.raises(sqlite3.OperationalError):
+            await log.send(OutRecord(topic, b"k", b"lost"))
+        repair_records_table(path)
+
+        await log.send(OutRecord(topic, b"k", b"kept"))
+
+        assert [(r.offset, r.value) for r in await log.read(tp, 0, 10)] == [(0, b"kept")]
+
+    @pytest.mark.xfail(
+        reason="MemoryLog._join creates a subscribed, not-yet-existing topic in memory only; records sent to it "
+        "are stored but the topic row is not, so re-opening the file fails with KeyError in MemoryLog.start",
+        raises=KeyError,
+        strict=True,
+    )
+    async def test_a_topic_created_by_a_subscription_survives_restart(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        topic = unique("subscribed")
+        consumer = log.consumer([topic], group_id=unique("g"))
+        await consumer.start()
+        tp = await log.send(OutRecord(topic, b"k", b"v"))
+        await consumer.stop()
+
+        log = await make_log.reopen(log)
+
+        assert log.partitions_for(topic) == 2
+        assert [r.value for r in await log.read(tp, 0, 10)] == [b"v"]
+
+
+def break_records_table(path: Path) -> None:
+    """Make the log's next write fail for real (its connection re-prepares and finds no `records` table)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE records RENAME TO records_away")
+
+
+def repair_records_table(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE records_away RENAME TO records")

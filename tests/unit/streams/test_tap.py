@@ -1,0 +1,162 @@
+"""EventTap: per-run subscriptions follow the run-events topic; replay_run reads a run's past events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from engine import (
+    ModelRequestCompleted,
+    ModelRequested,
+    RunCompleted,
+    RunContent,
+    RunContentCompleted,
+    RunEvent,
+    RunStarted,
+)
+from streams import EventTap, MemoryLog, Subscription, Topics, event_record
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def run_events(run_id: str, session_id: str) -> list[RunEvent]:
+    common: dict[str, Any] = {"created_at": 1, "run_id": run_id, "session_id": session_id}
+    return [
+        RunStarted(seq=0, **common),
+        ModelRequested(seq=1, **common),
+        RunContent(seq=1, part="d1", content="Hel", **common),
+        RunContent(seq=1, part="d2", content="lo", **common),
+        ModelRequestCompleted(seq=1, part="done", **common),
+        RunContentCompleted(seq=2, **common),
+        RunCompleted(seq=3, content="Hello", **common),
+    ]
+
+
+@pytest.fixture
+async def log() -> AsyncIterator[MemoryLog]:
+    log = MemoryLog(default_partitions=2)
+    await log.start()
+    yield log
+    await log.close()
+
+
+@pytest.fixture
+def topics() -> Topics:
+    return Topics(prefix=f"tap{uuid.uuid4().hex[:8]}.", partitions=2)
+
+
+@pytest.fixture
+async def tap(log: MemoryLog, topics: Topics) -> AsyncIterator[EventTap]:
+    await log.create_topics(topics.specs())
+    tap = EventTap(log, topics)
+    await tap.start()
+    yield tap
+    await tap.stop()
+
+
+async def append(log: MemoryLog, topics: Topics, events: Sequence[RunEvent]) -> None:
+    for event in events:
+        await log.send(event_record(topics.events, event))
+
+
+async def collect(sub: Subscription) -> list[dict[str, Any]]:
+    async def drain() -> list[dict[str, Any]]:
+        return [event async for event in sub]
+
+    return await asyncio.wait_for(drain(), 2)
+
+
+def interleave(*runs: list[RunEvent]) -> list[RunEvent]:
+    out: list[RunEvent] = []
+    for i in range(max(len(r) for r in runs)):
+        out.extend(r[i] for r in runs if i < len(r))
+    return out
+
+
+async def test_a_subscription_yields_its_runs_events_in_order_and_ends_after_the_terminal_event(
+    log: MemoryLog, topics: Topics, tap: EventTap
+) -> None:
+    mine = run_events("r1", "s1")
+    same_session = run_events("r2", "s1")
+    other_session = run_events("r3", "s2")
+    sub = tap.subscribe("r1")
+
+    await append(log, topics, interleave(mine, same_session, other_session))
+    got = await collect(sub)
+
+    assert [(e["event"], e["seq"], e.get("part", "")) for e in got] == [(e.event, e.seq, e.part) for e in mine]
+    assert {e["run_id"] for e in got} == {"r1"}
+    assert got[-1]["event"] == "RunCompleted"
+
+
+async def test_events_appended_before_the_tap_started_are_not_delivered(
+    log: MemoryLog, topics: Topics
+) -> None:
+    await log.create_topics(topics.specs())
+    events = run_events("r1", "s1")
+    await append(log, topics, events[:2])
+    tap = EventTap(log, topics)
+    await tap.start()
+    try:
+        sub = tap.subscribe("r1")
+        await append(log, topics, events[2:])
+        got = await collect(sub)
+    finally:
+        await tap.stop()
+
+    assert [e["event_id"] for e in got] == [e.event_id for e in events[2:]]
+
+
+async def test_every_subscriber_of_a_run_gets_the_events_and_a_closed_one_gets_none(
+    log: MemoryLog, topics: Topics, tap: EventTap
+) -> None:
+    first, second, closed = tap.subscribe("r1"), tap.subscribe("r1"), tap.subscribe("r1")
+    closed.close()
+
+    await append(log, topics, run_events("r1", "s1"))
+
+    assert len(await collect(first)) == len(await collect(second)) == 7
+    assert closed.queue.empty()
+
+
+async def test_events_without_subscribers_are_dropped(log: MemoryLog, topics: Topics, tap: EventTap) -> None:
+    await append(log, topics, run_events("r0", "s1"))
+    await asyncio.sleep(0.05)  # the tap reads them while nobody listens
+    sub = tap.subscribe("r1")
+
+    await append(log, topics, run_events("r1", "s1"))
+
+    assert {e["run_id"] for e in await collect(sub)} == {"r1"}
+
+
+async def test_replay_run_reads_a_runs_recorded_events(log: MemoryLog, topics: Topics, tap: EventTap) -> None:
+    mine = run_events("r1", "s1")
+    await append(log, topics, interleave(mine, run_events("r2", "s1"), run_events("r3", "s2")))
+
+    everything = await tap.replay_run("s1", "r1")
+    later = await tap.replay_run("s1", "r1", after_seq=1)
+
+    assert [e["event_id"] for e in everything] == [e.event_id for e in mine]
+    assert [e["event_id"] for e in later] == ["r1:2", "r1:3"]
+    assert await tap.replay_run("s1", "unknown") == []
+
+
+@pytest.mark.xfail(
+    reason="EventTap.start on a log without the run-events topic: MemoryLog's manual assign() does not create it "
+    "(group _join does), so _MemoryConsumer.getmany raises KeyError and the tap task dies silently",
+    raises=(TimeoutError, KeyError),
+    strict=True,
+)
+async def test_a_tap_started_before_the_topics_exist_still_follows_them(log: MemoryLog, topics: Topics) -> None:
+    tap = EventTap(log, topics)
+    await tap.start()
+    try:
+        sub = tap.subscribe("r1")
+        await append(log, topics, run_events("r1", "s1"))
+        assert len(await collect(sub)) == 7
+    finally:
+        await tap.stop()
