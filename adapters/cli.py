@@ -1,6 +1,8 @@
 """The `agnostream` command line: serve, run, replay, export, bfcl.
 
-    agnostream serve  [--agents MODULE] [--host H] [--port P] [--log FILE] [--db FILE]
+    agnostream serve  [--agents MODULE] [--host H] [--port P] [--log FILE] [--db FILE] [--broker B] [--roles R]
+    agnostream worker --role orchestrator|model|tool|projection|all --broker kafka://HOST:PORT [--agents M]
+    agnostream topics create|describe [--broker B]
     agnostream run    --agent ID [--session-id S] [--url URL] MESSAGE
     agnostream replay --log FILE [--agents MODULE] [--json]
     agnostream export --log FILE --out FILE.jsonl
@@ -23,11 +25,12 @@ import orjson
 
 from engine import ConfigurationError, EngineError, decode_event, replay_check
 from projections import SqliteViewStore
-from streams import MemoryLog, Topics
+from streams import KafkaLog, Topics
 
 from .agents_loader import load_agents
+from .brokers import make_log, parse_broker
 from .logfile import read_events
-from .runtime import Runtime
+from .runtime import ALL_ROLES, Runtime
 from .settings import load_settings
 
 __all__ = ["main"]
@@ -44,6 +47,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=settings.port)
     serve.add_argument("--log", default=settings.log_path, help="embedded log file (AGNOSTREAM_LOG_PATH)")
     serve.add_argument("--db", default=settings.db_path, help="projection database (AGNOSTREAM_DB_PATH)")
+    serve.add_argument("--broker", default=settings.broker, help="'embedded' or kafka://HOST:PORT (AGNOSTREAM_BROKER)")
+    serve.add_argument(
+        "--roles", default=None, help="processors in this process, comma-separated or 'all' (default: all on the "
+        "embedded log, none on Kafka where `agnostream worker` runs them)",
+    )  # fmt: skip
+
+    worker = sub.add_parser("worker", help="run processors of one role against the broker (a consumer group each)")
+    worker.add_argument("--role", required=True, choices=[*ALL_ROLES, "all"])
+    worker.add_argument("--broker", default=settings.broker)
+    worker.add_argument("--agents", default=settings.agents)
+    worker.add_argument("--log", default=settings.log_path)
+    worker.add_argument("--db", default=settings.db_path)
+    worker.add_argument(
+        "--instance", default=None, help="stable instance id: fences this worker's previous incarnation"
+    )
+
+    topics = sub.add_parser("topics", help="create or describe the topics (idempotent)")
+    topics.add_argument("action", choices=["create", "describe"])
+    topics.add_argument("--broker", default=settings.broker)
+    topics.add_argument("--log", default=settings.log_path)
 
     run = sub.add_parser("run", help="run an agent once and stream its answer to the terminal")
     run.add_argument("--agent", required=True, help="agent id")
@@ -76,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "worker":
+            return asyncio.run(_worker(args))
+        if args.command == "topics":
+            return asyncio.run(_topics(args))
         if args.command == "run":
             return asyncio.run(_run(args))
         if args.command == "replay":
@@ -92,16 +119,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _runtime(agents_module: str, log_path: str, db_path: str) -> Runtime:
+def _runtime(
+    agents_module: str,
+    log_path: str,
+    db_path: str,
+    *,
+    broker: str = "embedded",
+    roles: Sequence[str] = ALL_ROLES,
+    transactional_id: str | None = None,
+) -> Runtime:
     settings, _keys = load_settings()
+    log = make_log(broker, log_path=log_path, partitions=settings.partitions, transactional_id=transactional_id)
     return Runtime(
-        MemoryLog(log_path, default_partitions=settings.partitions),
+        log,
         Topics(settings.topic_prefix, settings.partitions),
         load_agents(agents_module),
         view_store=SqliteViewStore(db_path),
+        roles=roles,
         content_flush_s=settings.content_flush_ms / 1000,
         tool_timeout_s=settings.tool_timeout_s,
     )
+
+
+def _roles(value: str | None, broker: str) -> tuple[str, ...]:
+    if value is None:
+        return ALL_ROLES if parse_broker(broker).kind == "embedded" else ()
+    if value == "all":
+        return ALL_ROLES
+    roles = tuple(r for r in value.split(",") if r)
+    unknown = set(roles) - set(ALL_ROLES)
+    if unknown:
+        raise ConfigurationError(f"unknown roles {sorted(unknown)} (--roles); use {', '.join(ALL_ROLES)} or 'all'")
+    return roles
+
+
+async def _worker(args: argparse.Namespace) -> int:
+    import signal
+
+    roles = ALL_ROLES if args.role == "all" else (args.role,)
+    txn = f"agnostream-{args.role}-{args.instance}" if args.instance else None
+    runtime = _runtime(args.agents, args.log, args.db, broker=args.broker, roles=roles, transactional_id=txn)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    print(f"agnostream worker {args.role} on {args.broker}", file=sys.stderr)
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+    return 0
+
+
+async def _topics(args: argparse.Namespace) -> int:
+    settings, _keys = load_settings()
+    topics = Topics(settings.topic_prefix, settings.partitions)
+    log = make_log(args.broker, log_path=args.log, partitions=settings.partitions)
+    await log.start()
+    try:
+        if args.action == "create":
+            await log.create_topics(topics.specs())
+        elif isinstance(log, KafkaLog):
+            await log.describe([spec.name for spec in topics.specs()])
+        for spec in topics.specs():
+            print(f"{spec.name}\tpartitions={log.partitions_for(spec.name)}\tconfig={dict(spec.config or {})}")
+    finally:
+        await log.close()
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -111,7 +196,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings, _keys = load_settings()
     key = settings.os_security_key.get_secret_value() if settings.os_security_key else None
-    app = create_app(_runtime(args.agents, args.log, args.db), security_key=key)
+    runtime = _runtime(args.agents, args.log, args.db, broker=args.broker, roles=_roles(args.roles, args.broker))
+    app = create_app(runtime, security_key=key)
     print(f"agnostream serving on http://{args.host}:{args.port} (log: {args.log})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False)
     return 0

@@ -23,6 +23,7 @@ from .errors import (
     StreamTimeoutError,
     TopicMismatchError,
 )
+from .kafka import KafkaLog
 from .memory import MemoryLog
 from .orchestrator import ORCHESTRATOR_GROUP, Orchestrator
 from .partitioner import murmur2, partition_for
@@ -43,6 +44,7 @@ __all__ = [
     "Emit",
     "EventTap",
     "Headers",
+    "KafkaLog",
     "Log",
     "LogClosedError",
     "MemoryLog",

@@ -11,13 +11,18 @@ from engine import (
     COMMAND_TYPES,
     EVENT_TYPES,
     CancelRun,
+    CommandRejectedError,
+    ConfigurationError,
+    EngineError,
+    EventSequenceError,
     Message,
     ModelRequestCompleted,
-    ModelRequested,
     ModelUsage,
     ModelWork,
+    NondeterminismError,
     RunCompleted,
     RunEvent,
+    RunNotActiveError,
     RunStarted,
     SchemaError,
     StartRun,
@@ -27,6 +32,7 @@ from engine import (
     ToolCallStarted,
     ToolExecution,
     ToolWork,
+    UnknownAgentError,
     decode_command,
     decode_event,
     decode_work,
@@ -46,7 +52,9 @@ ASSISTANT = Message(
     metrics={"input_tokens": 3, "duration": 0.5},
     created_at=11,
 )
-TOOL = ToolExecution(tool_call_id="c1", tool_name="get_weather", tool_args={"city": "Paris"}, result="sunny", created_at=12)
+TOOL = ToolExecution(
+    tool_call_id="c1", tool_name="get_weather", tool_args={"city": "Paris"}, result="sunny", created_at=12
+)
 
 # One fully populated example of each event type (non-default values in as many fields as possible).
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -242,7 +250,7 @@ def test_decoding_ignores_unknown_keys() -> None:
 
 @pytest.mark.parametrize("record", [{}, {"event": "Nope"}, {"event": 3}], ids=["missing", "unknown", "not-a-string"])
 def test_decode_event_rejects_an_unknown_event(record: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError, match="unknown event type .*known: .*RunStarted"):
+    with pytest.raises(SchemaError, match=r"unknown event type .*known: .*RunStarted"):
         decode_event(record)
 
 
@@ -332,7 +340,7 @@ def test_command_to_dict_turns_tuples_into_lists() -> None:
 
 @pytest.mark.parametrize("record", [{}, {"command": "Nope"}, {"command": 1}])
 def test_decode_command_rejects_an_unknown_command(record: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError, match="unknown command .*known: CancelRun, StartRun"):
+    with pytest.raises(SchemaError, match=r"unknown command .*known: CancelRun, StartRun"):
         decode_command(record)
 
 
@@ -544,3 +552,23 @@ def test_run_completed_and_tool_events_share_agnos_tool_shape() -> None:
     assert error.to_agno()["error"] == "ValueError: boom"
     assert isinstance(make("RunCompleted"), RunCompleted)
     assert isinstance(make("RunStarted"), RunStarted)
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+def test_error_hierarchy_and_attributes() -> None:
+    unknown = UnknownAgentError("x", ["a", "b"])
+    empty = UnknownAgentError("x", [])
+    drift = NondeterminismError("r1", 4, {"event": "A"}, None)
+
+    assert isinstance(unknown, CommandRejectedError)
+    assert isinstance(unknown, EngineError)
+    assert str(unknown) == "unknown agent_id 'x'; registered agents: a, b"
+    assert str(empty) == "unknown agent_id 'x'; registered agents: (none)"
+    assert (unknown.agent_id, unknown.known) == ("x", ["a", "b"])
+    assert (drift.run_id, drift.seq, drift.expected, drift.got) == ("r1", 4, {"event": "A"}, None)
+    assert str(drift) == "run r1 diverged at seq 4: expected {'event': 'A'}, got None"
+    assert issubclass(SchemaError, ValueError)
+    assert issubclass(RunNotActiveError, CommandRejectedError)
+    assert not any(cls.retriable for cls in (EngineError, SchemaError, ConfigurationError, EventSequenceError))

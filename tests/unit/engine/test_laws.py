@@ -25,7 +25,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note
 from hypothesis import strategies as st
 
 from engine import (
@@ -153,7 +154,9 @@ class World:
         if self.deliveries[key] > MAX_REDELIVERIES or not data.draw(st.booleans(), label="redeliver later"):
             self.work.pop(index)
         if key not in self.answers:
-            self.answers[key] = self.model_answer(data, work) if isinstance(work, ModelWork) else self.tool_answer(data, work)
+            self.answers[key] = (
+                self.model_answer(data, work) if isinstance(work, ModelWork) else self.tool_answer(data, work)
+            )
         for event in self.answers[key]:
             self.write(event)
 
@@ -167,15 +170,20 @@ class World:
             return events
         calls: tuple[ToolCall, ...] = ()
         if kind == "calls" and work.step < MAX_MODEL_STEPS:
-            names = data.draw(st.lists(st.sampled_from((*[t.name for t in agent.tool_list], "unknown")), min_size=1, max_size=3))
+            names = data.draw(
+                st.lists(st.sampled_from((*[t.name for t in agent.tool_list], "unknown")), min_size=1, max_size=3)
+            )
             calls = tuple(
-                ToolCall(id=f"{work.run_id}-{work.seq}-{i}", name=name, arguments='{"x": 1}') for i, name in enumerate(names)
+                ToolCall(id=f"{work.run_id}-{work.seq}-{i}", name=name, arguments='{"x": 1}')
+                for i, name in enumerate(names)
             )
         content = None if calls else f"answer {work.run_id}/{work.seq}"
         if content:
             events.append(RunContent(**common, part="d1", content=content))
         tokens = data.draw(st.integers(0, 50), label="tokens")
-        message = Message(id=message_id(work.run_id, work.seq, "assistant"), role="assistant", content=content, tool_calls=calls)
+        message = Message(
+            id=message_id(work.run_id, work.seq, "assistant"), role="assistant", content=content, tool_calls=calls
+        )
         events.append(
             ModelRequestCompleted(
                 **common, part="done", input_tokens=tokens, output_tokens=1, total_tokens=tokens + 1, message=message
@@ -189,7 +197,9 @@ class World:
         started = ToolCallStarted(**common, part="start", tool=tool)
         if work.tool_name == "unknown" or data.draw(st.booleans(), label="tool fails"):
             error = f"tool {work.tool_name} failed"
-            failed = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_call_error=True, result=error)
+            failed = ToolExecution(
+                tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_call_error=True, result=error
+            )
             return [started, ToolCallError(**common, part="done", tool=failed, error=error)]
         done = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, result=f"result of {work.seq}")
         return [started, ToolCallCompleted(**common, part="done", tool=done)]
@@ -201,7 +211,8 @@ def _cancel_raced(log: list[dict[str, Any]]) -> bool:
     for i, record in enumerate(log):
         if "part" not in record:
             if record["event"] == "RunCancelled" and any(
-                r.get("part") == "done" and r["run_id"] == record["run_id"] for r in log[last_decision.get(record["run_id"], 0) : i]
+                r.get("part") == "done" and r["run_id"] == record["run_id"]
+                for r in log[last_decision.get(record["run_id"], 0) : i]
             ):
                 return True
             last_decision[record["run_id"]] = i
@@ -219,13 +230,17 @@ def worlds(draw: st.DrawFn) -> tuple[World, list[StartRun]]:
         session_id = draw(st.sampled_from(["s1", "s2"]))
         run_id = f"r{i}"
         world.run_agent[run_id] = agent_id
-        starts.append(StartRun(run_id=run_id, session_id=session_id, created_at=world.now, agent_id=agent_id, message=f"q{i}"))
+        starts.append(
+            StartRun(run_id=run_id, session_id=session_id, created_at=world.now, agent_id=agent_id, message=f"q{i}")
+        )
     return world, starts
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(setup=worlds(), data=st.data())
-def test_decide_and_evolve_laws_hold_over_random_run_scripts(setup: tuple[World, list[StartRun]], data: st.DataObject) -> None:
+def test_decide_and_evolve_laws_hold_over_random_run_scripts(
+    setup: tuple[World, list[StartRun]], data: st.DataObject
+) -> None:
     world, starts = setup
     world.commands.extend(starts)
     cancels = data.draw(st.integers(0, 2), label="cancels")
@@ -233,7 +248,9 @@ def test_decide_and_evolve_laws_hold_over_random_run_scripts(setup: tuple[World,
 
     while world.commands or world.unconsumed or world.work:
         assert world.steps < 5_000, "the simulation does not terminate"
-        actions = [name for name, ok in (("command", world.commands), ("event", world.unconsumed), ("work", world.work)) if ok]
+        actions = [
+            name for name, ok in (("command", world.commands), ("event", world.unconsumed), ("work", world.work)) if ok
+        ]
         if cancels:
             actions.append("cancel")
         if duplicate_start:
@@ -265,11 +282,15 @@ def test_decide_and_evolve_laws_hold_over_random_run_scripts(setup: tuple[World,
             assert [r["event"] for r in decisions] == ["RunError"]
 
     ids = [r["event_id"] for r in world.log]
-    event("redelivered worker answers" if len(ids) != len(set(ids)) else "no redelivery")
-    event("tool_call_limit reached" if any(r["event"] == "ToolCallError" and "part" not in r for r in world.log) else "no limit")
-    event("cancelled" if any(r["event"] == "RunCancelled" for r in world.log) else "not cancelled")
-    event("cancel raced a logged answer" if _cancel_raced(world.log) else "no cancel race")
-    event(f"{sum(r['event'] == 'ToolCallRequested' for r in world.log)} tool calls" if world.log else "empty")
+    note("redelivered worker answers" if len(ids) != len(set(ids)) else "no redelivery")
+    note(
+        "tool_call_limit reached"
+        if any(r["event"] == "ToolCallError" and "part" not in r for r in world.log)
+        else "no limit"
+    )
+    note("cancelled" if any(r["event"] == "RunCancelled" for r in world.log) else "not cancelled")
+    note("cancel raced a logged answer" if _cancel_raced(world.log) else "no cancel race")
+    note(f"{sum(r['event'] == 'ToolCallRequested' for r in world.log)} tool calls" if world.log else "empty")
 
     # (c) the replay check agrees with every decision and folds to the same states
     report = replay_check(world.log, world.agents)

@@ -73,13 +73,17 @@ class Recorder:
 
     def start(self, run_id: str, message: str = "hi", agent_id: str = "a") -> Decision:
         return self.decide(
-            StartRun(run_id=run_id, session_id=self.session_id, created_at=self.clock, agent_id=agent_id, message=message)
+            StartRun(
+                run_id=run_id, session_id=self.session_id, created_at=self.clock, agent_id=agent_id, message=message
+            )
         )
 
     def cancel(self, run_id: str) -> Decision:
         return self.decide(CancelRun(run_id=run_id, session_id=self.session_id, created_at=self.clock, reason="stop"))
 
-    def model_events(self, work: ModelWork, content: str | None = None, calls: tuple[ToolCall, ...] = ()) -> list[RunEvent]:
+    def model_events(
+        self, work: ModelWork, content: str | None = None, calls: tuple[ToolCall, ...] = ()
+    ) -> list[RunEvent]:
         common = {"created_at": self.clock, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
         message = Message(
             id=message_id(work.run_id, work.seq, "assistant"), role="assistant", content=content, tool_calls=calls
@@ -88,7 +92,9 @@ class Recorder:
         if content:
             events.append(RunContent(**common, part="d1", content=content))
         events.append(
-            ModelRequestCompleted(**common, part="done", input_tokens=3, output_tokens=2, total_tokens=5, message=message)
+            ModelRequestCompleted(
+                **common, part="done", input_tokens=3, output_tokens=2, total_tokens=5, message=message
+            )
         )
         return events
 
@@ -125,7 +131,10 @@ def tool_work(decision: Decision) -> list[ToolWork]:
 def tool_run(rec: Recorder, run_id: str) -> None:
     """A run that calls two tools in parallel (answered in reverse order), then answers."""
     first = model_work(rec.start(run_id, f"question {run_id}"))
-    calls = (ToolCall(id=f"{run_id}-c1", name="t1", arguments="{}"), ToolCall(id=f"{run_id}-c2", name="t2", arguments="{}"))
+    calls = (
+        ToolCall(id=f"{run_id}-c1", name="t1", arguments="{}"),
+        ToolCall(id=f"{run_id}-c2", name="t2", arguments="{}"),
+    )
     w1, w2 = tool_work(rec.answer(rec.model_events(first, calls=calls)))
     rec.answer(rec.tool_events(w2))
     second = model_work(rec.answer(rec.tool_events(w1)))
@@ -138,7 +147,9 @@ def test_a_clean_log_replays_without_divergence() -> None:
     tool_run(rec, "r1")
     tool_run(rec, "r2")
     failed = model_work(rec.start("r3"))
-    rec.answer([ModelRequestFailed(created_at=rec.clock, run_id="r3", session_id="s1", seq=failed.seq, part="done", error="x")])
+    rec.answer(
+        [ModelRequestFailed(created_at=rec.clock, run_id="r3", session_id="s1", seq=failed.seq, part="done", error="x")]
+    )
     rec.start("r4")
     rec.cancel("r4")
 
@@ -280,7 +291,9 @@ def test_a_run_is_not_checked_further_after_its_first_divergence() -> None:
     # given a rule change that alters every ModelRequested of run r1
     def changed_step(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
         decision = decide(state, item, ctx)
-        events = [replace(e, step=99) if e.event == "ModelRequested" and e.run_id == "r1" else e for e in decision.events]
+        events = [
+            replace(e, step=99) if e.event == "ModelRequested" and e.run_id == "r1" else e for e in decision.events
+        ]
         return Decision(events, decision.work)
 
     rec = Recorder()

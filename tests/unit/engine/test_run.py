@@ -1,4 +1,4 @@
-"""decide / evolve, given–when–then: a session state, one input, the decided events and work."""
+"""decide / evolve, given-when-then: a session state, one input, the decided events and work."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ def make_agent(agent_id: str = "a", **kwargs: object) -> Agent:
 
 
 def start(run_id: str = "r1", message: str = "hello", agent_id: str = "a", user_id: str | None = "u1") -> StartRun:
-    return StartRun(run_id=run_id, session_id=SESSION, created_at=NOW, agent_id=agent_id, message=message, user_id=user_id)
+    return StartRun(
+        run_id=run_id, session_id=SESSION, created_at=NOW, agent_id=agent_id, message=message, user_id=user_id
+    )
 
 
 def call(call_id: str, name: str = "get_weather", arguments: str = '{"city": "Paris"}') -> ToolCall:
@@ -119,12 +121,19 @@ def model_failed(work: ModelWork, error: str = "boom", error_type: str = "ModelR
 
 
 def execution(work: ToolWork, result: str | None) -> ToolExecution:
-    return ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args={"city": "Paris"}, result=result)
+    return ToolExecution(
+        tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args={"city": "Paris"}, result=result
+    )
 
 
 def tool_done(work: ToolWork, result: str = "sunny", part: str = "done") -> ToolCallCompleted:
     return ToolCallCompleted(
-        created_at=NOW, run_id=work.run_id, session_id=work.session_id, seq=work.seq, part=part, tool=execution(work, result)
+        created_at=NOW,
+        run_id=work.run_id,
+        session_id=work.session_id,
+        seq=work.seq,
+        part=part,
+        tool=execution(work, result),
     )
 
 
@@ -321,7 +330,15 @@ def test_a_model_answer_without_tool_calls_completes_the_run() -> None:
         "time_to_first_token": 0.25,
         "duration": 2.5,
         "details": {
-            "model": [{"input_tokens": 10, "output_tokens": 4, "total_tokens": 14, "id": "fake-model", "provider": "Fake Chat"}]
+            "model": [
+                {
+                    "input_tokens": 10,
+                    "output_tokens": 4,
+                    "total_tokens": 14,
+                    "id": "fake-model",
+                    "provider": "Fake Chat",
+                }
+            ]
         },
     }
     assert decision.work == []
@@ -519,7 +536,11 @@ def test_tool_call_limit_zero_asks_the_model_again_at_once() -> None:
     assert kinds(decision) == ["ToolCallError", "ToolCallError", "ModelRequested"]
     work = only_model_work(decision)
     assert work.seq == 4
-    assert [(m.role, m.tool_call_id) for m in work.messages[1:]] == [("assistant", None), ("tool", "c1"), ("tool", "c2")]
+    assert [(m.role, m.tool_call_id) for m in work.messages[1:]] == [
+        ("assistant", None),
+        ("tool", "c1"),
+        ("tool", "c2"),
+    ]
     assert session.state.runs["r1"].pending_model_seq == 4
 
 
@@ -563,7 +584,12 @@ def test_model_request_failed_decides_a_run_error() -> None:
     # then
     (error,) = decision.events
     assert isinstance(error, RunError)
-    assert (error.seq, error.content, error.error_type, error.error_id) == (2, "rate limited", "ModelRateLimitedError", "429")
+    assert (error.seq, error.content, error.error_type, error.error_id) == (
+        2,
+        "rate limited",
+        "ModelRateLimitedError",
+        "429",
+    )
     assert "r1" in session.state.finished
     assert session.state.runs == {}
     assert session.state.history == ()

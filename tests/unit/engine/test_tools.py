@@ -79,7 +79,7 @@ def test_from_callable_derives_the_schema_from_signature_and_docstring() -> None
 
 
 def many_types(
-    a,  # type: ignore[no-untyped-def]  # noqa: ANN001
+    a,  # type: ignore[no-untyped-def]
     b: Any,
     c: list,  # type: ignore[type-arg]
     d: tuple[str, ...],
@@ -192,7 +192,9 @@ def test_tool_decorator_with_and_without_arguments() -> None:
 def test_from_schema_plain_and_openai_wrapped() -> None:
     params = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
     plain = Tool.from_schema({"name": "search", "description": "Search.", "parameters": params})
-    wrapped = Tool.from_schema({"type": "function", "function": {"name": "search", "description": "Search.", "parameters": params}})
+    wrapped = Tool.from_schema(
+        {"type": "function", "function": {"name": "search", "description": "Search.", "parameters": params}}
+    )
     bare = Tool.from_schema({"name": "ping"})
 
     assert plain == wrapped
@@ -226,7 +228,11 @@ def test_to_openai() -> None:
 
     assert t.to_openai() == {
         "type": "function",
-        "function": {"name": "t", "description": "D.", "parameters": {"type": "object", "properties": {}, "required": []}},
+        "function": {
+            "name": "t",
+            "description": "D.",
+            "parameters": {"type": "object", "properties": {}, "required": []},
+        },
     }
     strict = Tool(name="s", strict=True)
     assert strict.to_openai()["function"]["strict"] is True
@@ -255,7 +261,7 @@ def test_agent_validation_errors() -> None:
         id = "m"
         provider = "P"
 
-    with pytest.raises(ConfigurationError, match="Agent.id must be a non-empty string"):
+    with pytest.raises(ConfigurationError, match=r"Agent\.id must be a non-empty string"):
         Agent(id="", model=FakeModel())
     with pytest.raises(ConfigurationError, match="model must have id, provider and name"):
         Agent(id="a", model=NoName())  # type: ignore[arg-type]

@@ -1,0 +1,543 @@
+"""Ollama's native chat API over httpx: `Ollama` (agno's class name), NDJSON streaming with tools.
+
+Wire format: providers.md §3 (native `/api/chat` §3.1, errors §3.3; `/api/embed` §3.2 is in
+`ollama_embedder`). A request is `POST {host}/api/chat` with `stream: true`; the answer is NDJSON, one
+JSON object per line: text in `message.content`, tool calls whole in `message.tool_calls` with
+`function.arguments` as a JSON object, and a last object with `done: true` carrying `prompt_eval_count`
+and `eval_count` [L4][L5][L6]. A stream that ends without that object raises
+`UnexpectedModelBehaviorError`, never a partial answer. httpx errors are translated inside
+`_map_provider_errors()` and error bodies (`{"error": "..."}`) by `_error_from_status`.
+
+Host: `host=`, else OLLAMA_HOST (through `adapters.settings`; `host[:port]` or a URL, read as
+ollama-python's `_parse_host` reads it, default port 11434) [L3], else http://localhost:11434 [L1]. No key
+is needed locally; `api_key` (else OLLAMA_API_KEY) is sent as a bearer token, and with a key but no host
+the client talks to Ollama's cloud https://ollama.com, as agno's `Ollama` does [L1][L2].
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+import urllib.parse
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+
+from adapters.errors import (
+    ContextLengthExceededError,
+    InvalidRequestError,
+    ModelConnectionError,
+    ModelProviderError,
+    ModelServerError,
+    ModelTimeoutError,
+    UnexpectedModelBehaviorError,
+)
+from adapters.settings import ProviderKeys, load_settings
+from engine import ConfigurationError, Message, ModelUsage, Tool, ToolCall
+
+from . import _guard
+from ._openai_errors import error_from_response, parse_error_body
+from ._retry import retry_async
+from .base import ModelResponse, StreamUpdate, TextDelta
+
+__all__ = ["CLOUD_HOST", "DEFAULT_HOST", "DEFAULT_TIMEOUT", "NDJSONDecoder", "Ollama", "parse_host"]
+
+DEFAULT_HOST = "http://localhost:11434"
+"""Where a local Ollama server listens by default [L1]."""
+CLOUD_HOST = "https://ollama.com"
+"""Ollama's cloud API root, used when a key is configured but no host (agno's behaviour) [L1][L2]."""
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+"""600 s per read/write/pool wait (a local model may take minutes to load), 5 s to connect."""
+_CONTEXT_OVERFLOW = "exceeds the context length"
+"""Substring of Ollama's context-overflow message "the input length exceeds the context length" [L15]."""
+
+
+def parse_host(value: str) -> str:
+    """Normalise an OLLAMA_HOST-style value to a base URL without a trailing slash.
+
+    `host`, `host:port`, `:port`, `[v6]:port` and `http(s)://host[:port][/path]` are accepted. Without a
+    scheme the scheme is http and the port 11434; with `http://` / `https://` the port defaults to 80 / 443
+    (ollama-python's `_parse_host` rules [L3]). An empty host means `localhost`.
+
+    Raises:
+        ConfigurationError: the scheme is not http(s) or the port is not a number in 0-65535.
+    """
+    scheme, sep, rest = value.strip().partition("://")
+    port = 11434
+    if not sep:
+        scheme, rest = "http", value.strip()
+    elif scheme.lower() in ("http", "https"):
+        scheme = scheme.lower()
+        port = 80 if scheme == "http" else 443
+    else:
+        raise ConfigurationError(f"Ollama host {value!r} must be host[:port] or an http(s):// URL")
+    split = urllib.parse.urlsplit(f"{scheme}://{rest}")
+    try:
+        port = split.port or port
+    except ValueError as exc:
+        raise ConfigurationError(f"Ollama host {value!r} has an invalid port") from exc
+    host = split.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    path = split.path.strip("/")
+    return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
+
+
+class NDJSONDecoder:
+    """Split a byte stream into NDJSON lines, whatever the network chunking [L5].
+
+    Lines are returned without their line break and surrounding whitespace; blank lines are dropped.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Add `chunk`; return the lines it completed, in order (empty while a line is still open)."""
+        self._buffer += chunk
+        if b"\n" not in chunk:
+            return []
+        *lines, rest = self._buffer.split(b"\n")
+        self._buffer = bytearray(rest)
+        return [stripped for line in lines if (stripped := bytes(line).strip())]
+
+    def flush(self) -> bytes | None:
+        """Return the unterminated last line at end of stream, or None when nothing is left."""
+        rest = bytes(self._buffer).strip()
+        self._buffer.clear()
+        return rest or None
+
+
+class _OllamaHTTP:
+    """Host, auth, request sending, retries and error translation shared by `Ollama` and `OllamaEmbedder`."""
+
+    provider: ClassVar[str] = "Ollama"
+    """Provider label for events (`model_provider`)."""
+    host_env: ClassVar[str] = "OLLAMA_HOST"
+    """Provider variable giving the host (read through `ProviderKeys`)."""
+    api_key_env: ClassVar[str] = "OLLAMA_API_KEY"
+    """Provider variable giving the optional bearer key (Ollama's cloud) [L2]."""
+    default_id: ClassVar[str] = "llama3.1"
+
+    def __init__(
+        self,
+        id: str | None,
+        *,
+        host: str | None,
+        api_key: str | None,
+        timeout: httpx.Timeout | float | None,
+        max_retries: int,
+        http_client: httpx.AsyncClient | None,
+        extra_headers: Mapping[str, str] | None,
+        provider_keys: ProviderKeys | None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None,
+    ) -> None:
+        if max_retries < 0:
+            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        self._id = id or self.default_id
+        self._host = host
+        self._api_key = api_key
+        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
+        self.max_retries = max_retries
+        self._http_client = http_client
+        self._owned_client: httpx.AsyncClient | None = None
+        self._extra_headers = dict(extra_headers or {})
+        self._provider_keys = provider_keys
+        self._retry_sleep = retry_sleep or asyncio.sleep
+        self._base_url: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Model id sent to the provider."""
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self._id!r})"
+
+    async def __aenter__(self) -> _OllamaHTTP:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this object created (an injected client is left open)."""
+        if self._owned_client is not None:
+            await self._owned_client.aclose()
+            self._owned_client = None
+
+    async def _post(self, path: str, content: bytes) -> httpx.Response:
+        """POST `content` to `path` with retries; return the open 2xx response (the caller closes it)."""
+        url = f"{self._resolve_base_url()}{path}"
+        headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson, application/json"}
+        api_key = self._resolve_api_key()
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        headers.update(self._extra_headers)
+        client = self._client()
+        return await retry_async(
+            lambda: self._send(client, url, headers, content), max_retries=self.max_retries, sleep=self._retry_sleep
+        )
+
+    async def _send(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
+    ) -> httpx.Response:
+        _guard.check_allowed(url)
+        with self._map_provider_errors():
+            timeout = self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT
+            request = client.build_request("POST", url, headers=headers, content=content, timeout=timeout)
+            response = await client.send(request, stream=True)
+            if response.is_success:
+                return response
+            try:
+                body = (await response.aread()).decode("utf-8", errors="replace")
+            finally:
+                await response.aclose()
+        raise self._error_from_status(response.status_code, body, response.headers)
+
+    def _error_from_status(self, status_code: int, body: str, headers: Mapping[str, str]) -> ModelProviderError:
+        """Map an error response (`{"error": "..."}` [L14]); 404 is a missing model, with a pull hint."""
+        message = parse_error_body(body).message
+        labels = {"status_code": status_code, "body": body, "provider": self.provider, "model_name": self._id}
+        if status_code == 404:
+            return InvalidRequestError(
+                f"Ollama has no model {self._id!r} at {self._base_url}: HTTP 404: {message or 'not found'}; "
+                f"pull it with `ollama pull {self._id}` (or check {self.host_env})",
+                **labels,
+            )
+        if _CONTEXT_OVERFLOW in message:
+            return ContextLengthExceededError(f"Ollama returned HTTP {status_code}: {message}", **labels)
+        return error_from_response(
+            status_code, body, headers, provider=self.provider, model_name=self._id, api_key_env=self.api_key_env
+        )
+
+    @contextlib.contextmanager
+    def _map_provider_errors(self) -> Iterator[None]:
+        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
+        labels = {"provider": self.provider, "model_name": self._id}
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise ModelTimeoutError(f"Ollama request timed out ({type(exc).__name__})", **labels) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ConfigurationError(f"Ollama host is not a valid http(s) URL: {exc}") from exc
+        except httpx.ConnectError as exc:
+            raise ModelConnectionError(
+                f"Ollama could not be reached at {self._base_url}: {exc}; start it with `ollama serve`, "
+                f"or set {self.host_env} to where it runs",
+                **labels,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ModelConnectionError(f"Ollama connection failed ({type(exc).__name__}): {exc}", **labels) from exc
+
+    def _keys(self) -> ProviderKeys:
+        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
+
+    def _resolve_api_key(self) -> str | None:
+        return self._api_key if self._api_key is not None else self._keys().secret(self.api_key_env)
+
+    def _resolve_base_url(self) -> str:
+        if self._base_url is None:
+            host = self._host if self._host is not None else self._keys().secret(self.host_env)
+            if host:
+                self._base_url = parse_host(host)
+            else:
+                self._base_url = CLOUD_HOST if self._resolve_api_key() else DEFAULT_HOST
+        return self._base_url
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http_client is not None:
+            return self._http_client
+        if self._owned_client is None:
+            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        return self._owned_client
+
+    def _malformed(self, what: str, raw: bytes | str) -> UnexpectedModelBehaviorError:
+        body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        return UnexpectedModelBehaviorError(
+            f"Ollama response malformed: {what}", body=body, provider=self.provider, model_name=self._id
+        )
+
+    def _decode_object(self, raw: bytes) -> Mapping[str, Any]:
+        """Decode one JSON object; raise the mapped error when it is an `{"error": ...}` object [L14]."""
+        try:
+            decoded = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise self._malformed("not JSON", raw) from exc
+        if not isinstance(decoded, dict):
+            raise self._malformed("not a JSON object", raw)
+        if decoded.get("error"):
+            message = parse_error_body(decoded).message
+            cls = ContextLengthExceededError if _CONTEXT_OVERFLOW in message else ModelServerError
+            raise cls(
+                f"Ollama reported an error: {message}",
+                status_code=200,
+                body=raw.decode("utf-8", errors="replace"),
+                provider=self.provider,
+                model_name=self._id,
+            )
+        return decoded
+
+
+class Ollama(_OllamaHTTP):
+    """A chat model served by Ollama's native API (agno's `Ollama`). Implements `ModelClient`.
+
+    Construction does no I/O and reads no environment; host and key are resolved on the first request.
+    Use as an async context manager (or call `aclose`) when no `http_client` was injected.
+
+    Args:
+        id: model name sent as `model` (default "llama3.1", agno's default).
+        host: server root (`host[:port]` or URL, see `parse_host`); when None OLLAMA_HOST via settings,
+            else `CLOUD_HOST` if a key is configured, else `DEFAULT_HOST`.
+        api_key: bearer key for Ollama's cloud; when None OLLAMA_API_KEY via settings; none locally.
+        temperature: sent as `options.temperature`; omitted when None.
+        max_tokens: output token bound, sent as `options.num_predict` (there is no `max_tokens`) [L4].
+        options: further `options` (e.g. `num_ctx`, `seed`); `temperature` / `max_tokens` win over them.
+        keep_alive: how long the model stays loaded (e.g. "5m", or seconds); omitted when None [L4].
+        timeout: per-request httpx timeout (an `httpx.Timeout` or seconds for every phase); when None the
+            injected client's own timeouts, else `DEFAULT_TIMEOUT`.
+        max_retries: retries after the first attempt for retriable errors (429, 5xx, timeouts, connection
+            errors), only before any stream output; backoff per `adapters.models._retry`.
+        http_client: client to send with (not closed by this object); tests inject one.
+        extra_headers: headers added to every request (they may override the defaults).
+        provider_keys: where host and key come from; `load_settings()` when None (tests inject).
+        retry_sleep: awaited with each retry wait in seconds; `asyncio.sleep` when None.
+    """
+
+    name: ClassVar[str] = "Ollama"
+    """Model class label for metrics details (agno's `Ollama.name`)."""
+
+    def __init__(
+        self,
+        id: str | None = None,
+        *,
+        host: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        provider_keys: ProviderKeys | None = None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(
+            id,
+            host=host,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            extra_headers=extra_headers,
+            provider_keys=provider_keys,
+            retry_sleep=retry_sleep,
+        )
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.options = dict(options or {})
+        self.keep_alive = keep_alive
+
+    def message_to_ollama(self, message: Message) -> dict[str, Any]:
+        """Map one engine `Message` to an `/api/chat` message [L4][L10].
+
+        system/user → `{role, content}`; assistant → `{role, content, tool_calls: [{id, function: {name,
+        arguments}}]}` with `arguments` decoded to the JSON object Ollama expects (`{}` when the model's
+        text was not a JSON object: the tool message already reported that call as failed); tool →
+        `{role: "tool", content, tool_name, tool_call_id}`, each name/id omitted when unknown.
+        """
+        out: dict[str, Any] = {"role": message.role, "content": message.content or ""}
+        if message.role == "assistant" and message.tool_calls:
+            out["tool_calls"] = [
+                {"id": call.id, "function": {"name": call.name, "arguments": _arguments_object(call.arguments)}}
+                for call in message.tool_calls
+            ]
+        if message.role == "tool":
+            if message.tool_name:
+                out["tool_name"] = message.tool_name
+            if message.tool_call_id:
+                out["tool_call_id"] = message.tool_call_id
+        return out
+
+    def request_body(self, messages: Sequence[Message], tools: Sequence[Tool]) -> dict[str, Any]:
+        """Return the JSON body of a streaming `/api/chat` request; empty `tools`/`options` are omitted."""
+        body: dict[str, Any] = {
+            "model": self._id,
+            "messages": [self.message_to_ollama(m) for m in messages],
+            "stream": True,
+        }
+        if tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
+                }
+                for t in tools
+            ]
+        options = dict(self.options)
+        if self.temperature is not None:
+            options["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            options["num_predict"] = self.max_tokens
+        if options:
+            body["options"] = options
+        if self.keep_alive is not None:
+            body["keep_alive"] = self.keep_alive
+        return body
+
+    async def stream(self, messages: Sequence[Message], tools: Sequence[Tool]) -> AsyncIterator[StreamUpdate]:
+        """Stream one assistant turn: `TextDelta`s in order, then exactly one `ModelResponse`.
+
+        Usage tokens come from the `done` object (`prompt_eval_count` → input, `eval_count` → output, total
+        = their sum, as agno computes it) [L6]; `time_to_first_token` and `duration` are seconds measured
+        here from sending the first attempt, like every provider (Ollama's own nanosecond durations are not
+        used). Tool calls without an `id` (servers before v0.12.10 [L12]) get `call_` + a hash of the
+        request body and the call's position, so the same request always yields the same ids.
+
+        Raises:
+            InvalidRequestError: HTTP 404 (the model is not pulled; the message says `ollama pull <id>`)
+                or another 4xx.
+            ContextLengthExceededError: the input exceeds the model's context length [L15].
+            ModelAuthError: HTTP 401/403 (names OLLAMA_API_KEY).
+            ModelRateLimitedError / ModelServerError: HTTP 429 / 5xx after `max_retries` retries, or an
+                `{"error": ...}` line inside the stream (`ModelServerError`, not retried here).
+            ModelTimeoutError / ModelConnectionError: the server timed out or could not be reached (the
+                message says to start Ollama or set OLLAMA_HOST), after retries.
+            UnexpectedModelBehaviorError: the stream ended without `done: true`, or a line was malformed.
+            ModelRequestsBlockedError: `_guard.ALLOW_MODEL_REQUESTS` is False and the host is not loopback.
+            ConfigurationError: the host is not a valid http(s) host or URL.
+        """
+        content = orjson.dumps(self.request_body(messages, tools))
+        started = time.perf_counter()
+        response = await self._post("/api/chat", content)
+        turn = _TurnAccumulator(self, call_id_seed=hashlib.sha256(content).hexdigest())
+        try:
+            async with contextlib.aclosing(self._objects(response)) as objects:
+                async for raw in objects:
+                    for delta in turn.feed(raw, time.perf_counter()):
+                        yield delta
+                    if turn.done is not None:
+                        break
+            first = turn.first_token_at
+            final = turn.finish(
+                time_to_first_token=None if first is None else first - started,
+                duration=time.perf_counter() - started,
+            )
+        finally:
+            await response.aclose()
+        yield final
+
+    async def _objects(self, response: httpx.Response) -> AsyncGenerator[bytes, None]:
+        """The raw JSON objects of `response`: NDJSON lines, or the whole body when it is `application/json`."""
+        if response.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+            with self._map_provider_errors():
+                raw = await response.aread()
+            if raw.strip():
+                yield raw
+            return
+        decoder = NDJSONDecoder()
+        with self._map_provider_errors():
+            async for chunk in response.aiter_bytes():
+                for line in decoder.feed(chunk):
+                    yield line
+        last = decoder.flush()
+        if last is not None:
+            yield last
+
+
+class _TurnAccumulator:
+    """Fold the objects of one `/api/chat` answer, in order, into deltas and the final response."""
+
+    def __init__(self, client: Ollama, *, call_id_seed: str) -> None:
+        self._client = client
+        self._seed = call_id_seed
+        self._texts: list[str] = []
+        self._calls: list[ToolCall] = []
+        self.done: Mapping[str, Any] | None = None
+        """The `done: true` object once it arrived; later objects must not be fed."""
+        self.first_token_at: float | None = None
+        """Clock reading (`time.perf_counter()`) of the first object that carried text or a tool call."""
+
+    def feed(self, raw: bytes, now: float) -> list[TextDelta]:
+        """Apply one object; return its text delta (empty when it carried no text)."""
+        obj = self._client._decode_object(raw)
+        message = obj.get("message")
+        deltas: list[TextDelta] = []
+        if message is not None:
+            if not isinstance(message, Mapping):
+                raise self._client._malformed("message is not an object", raw)
+            text = message.get("content")
+            if isinstance(text, str) and text:
+                self._texts.append(text)
+                deltas.append(TextDelta(text))
+                self._mark_first_token(now)
+            calls = message.get("tool_calls") or []
+            if not isinstance(calls, list):
+                raise self._client._malformed("message.tool_calls is not a list", raw)
+            for call in calls:
+                self._calls.append(self._tool_call(call, raw))
+                self._mark_first_token(now)
+        if obj.get("done") is True:
+            self.done = obj
+        return deltas
+
+    def _mark_first_token(self, now: float) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = now
+
+    def _tool_call(self, call: Any, raw: bytes) -> ToolCall:
+        function = call.get("function") if isinstance(call, Mapping) else None
+        name = function.get("name") if isinstance(function, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(name, str) or not name:
+            raise self._client._malformed("tool call without a function name", raw)
+        arguments = function.get("arguments")
+        if isinstance(arguments, Mapping):
+            # json.dumps (not orjson) so the text matches what agno stores for the same call.
+            text = json.dumps(arguments)
+        elif isinstance(arguments, str) or arguments is None:
+            text = arguments or "{}"
+        else:
+            raise self._client._malformed("tool call arguments are not an object", raw)
+        call_id = call.get("id")
+        if not isinstance(call_id, str) or not call_id:
+            digest = hashlib.sha256(f"{self._seed}:{len(self._calls)}".encode()).hexdigest()
+            call_id = f"call_{digest[:24]}"
+        return ToolCall(id=call_id, name=name, arguments=text)
+
+    def finish(self, *, time_to_first_token: float | None, duration: float) -> ModelResponse:
+        """Return the complete turn; raise `UnexpectedModelBehaviorError` when `done: true` never came."""
+        if self.done is None:
+            raise self._client._malformed("stream ended without a `done: true` object (truncated)", "")
+        input_tokens = _count(self.done.get("prompt_eval_count"))
+        output_tokens = _count(self.done.get("eval_count"))
+        return ModelResponse(
+            content="".join(self._texts) or None,
+            tool_calls=tuple(self._calls),
+            usage=ModelUsage(
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                total_tokens=input_tokens + output_tokens,
+                time_to_first_token=time_to_first_token,
+                duration=duration,
+            ),
+        )
+
+
+def _arguments_object(arguments: str) -> dict[str, Any]:
+    try:
+        decoded = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _count(value: Any) -> int:
+    """A token count from a provider field: a positive int, else 0 (missing, null or malformed)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
