@@ -15,12 +15,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PROVIDER_KEY_ENV", "ProviderKeys", "Settings", "load_settings"]
 
-PROVIDER_KEY_ENV = ("OPENAI_API_KEY",)
-"""Provider key variables known to this build (extended by the providers issue)."""
+PROVIDER_KEY_ENV = (
+    "OPENAI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GROQ_API_KEY",
+    "CEREBRAS_API_KEY",
+    "OPENROUTER_API_KEY",
+    "SILICONFLOW_API_KEY",
+    "MODELSCOPE_API_KEY",
+    "ZHIPUAI_API_KEY",
+)
+"""API key variables of the providers that need one, in support-matrix order (Ollama needs none locally)."""
 
 
 class ProviderKeys(BaseSettings):
-    """Provider API keys under agno's variable names; a missing key disables only that provider."""
+    """Provider keys, base-URL overrides and hosts; a missing key disables only that provider.
+
+    Keys use agno's variable names where agno has them (OPENAI_API_KEY, GOOGLE_API_KEY, GROQ_API_KEY,
+    CEREBRAS_API_KEY, OPENROUTER_API_KEY, SILICONFLOW_API_KEY); ModelScope and GLM are not in agno, so
+    their names follow the provider SDK (ZHIPUAI_API_KEY) or the common convention (MODELSCOPE_API_KEY).
+    Every `*_BASE_URL` is an API root (the part before `/chat/completions`); unset means the provider's
+    default endpoint. Sources: the shared reference, providers.md §0 and agno.md §9.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
 
@@ -28,6 +44,42 @@ class ProviderKeys(BaseSettings):
     """OpenAI key (agno's variable name)."""
     OPENAI_BASE_URL: str | None = None
     """Override of the OpenAI base URL (e.g. a local OpenAI-compatible server), default https://api.openai.com/v1."""
+    GOOGLE_API_KEY: SecretStr | None = None
+    """Gemini key (agno's and google-genai's variable name; providers.md §2.1)."""
+    GEMINI_BASE_URL: str | None = None
+    """Override of the Gemini API root, default https://generativelanguage.googleapis.com/v1beta."""
+    OLLAMA_HOST: str | None = None
+    """Ollama server, `host[:port]` or URL (the ollama client's variable); unset = http://localhost:11434."""
+    OLLAMA_API_KEY: SecretStr | None = None
+    """Ollama cloud key (agno's variable name; providers.md §0); not needed for a local server."""
+    GROQ_API_KEY: SecretStr | None = None
+    """Groq key (agno's variable name; providers.md §4)."""
+    GROQ_BASE_URL: str | None = None
+    """Override of the Groq API root, default https://api.groq.com/openai/v1 (a bare host gets /openai/v1)."""
+    CEREBRAS_API_KEY: SecretStr | None = None
+    """Cerebras key (agno's variable name; providers.md §5)."""
+    CEREBRAS_BASE_URL: str | None = None
+    """Override of the Cerebras API root, default https://api.cerebras.ai/v1 (a bare host gets /v1)."""
+    OPENROUTER_API_KEY: SecretStr | None = None
+    """OpenRouter key (agno's variable name; providers.md §6)."""
+    OPENROUTER_BASE_URL: str | None = None
+    """Override of the OpenRouter API root, default https://openrouter.ai/api/v1."""
+    OPENROUTER_SITE_URL: str | None = None
+    """Your site's URL, sent as OpenRouter's optional `HTTP-Referer` attribution header (providers.md §6)."""
+    OPENROUTER_APP_TITLE: str | None = None
+    """Your app's name, sent as OpenRouter's optional `X-OpenRouter-Title` / `X-Title` attribution headers."""
+    SILICONFLOW_API_KEY: SecretStr | None = None
+    """SiliconFlow key (agno's variable name; providers.md §7)."""
+    SILICONFLOW_BASE_URL: str | None = None
+    """Override of the SiliconFlow API root, default https://api.siliconflow.cn/v1 (intl .com host)."""
+    MODELSCOPE_API_KEY: SecretStr | None = None
+    """ModelScope Access Token (no official variable exists; common convention; providers.md §8)."""
+    MODELSCOPE_BASE_URL: str | None = None
+    """Override of the ModelScope API-Inference root, default https://api-inference.modelscope.cn/v1."""
+    ZHIPUAI_API_KEY: SecretStr | None = None
+    """GLM (Zhipu BigModel / Z.ai) key, the zhipuai SDK's variable name (providers.md §9)."""
+    ZHIPUAI_BASE_URL: str | None = None
+    """Override of the GLM API root, default https://open.bigmodel.cn/api/paas/v4 (Z.ai: api.z.ai)."""
 
     def secret(self, env_name: str) -> str | None:
         """Return the value of provider variable `env_name`, or None when unset or empty."""

@@ -68,10 +68,15 @@ def fold_event(view: SessionsView, event: RunEvent) -> None:
             return
         data["messages"].append(message)
     elif isinstance(event, ToolCallCompleted | ToolCallError) and event.tool is not None:
-        if event.part not in ("", "done") or any(t["tool_call_id"] == event.tool.tool_call_id for t in data["tools"]):
+        # Dedupe by the tool message id (derived from the event id), not by tool_call_id: a provider may reuse
+        # a tool_call_id in a later turn of the same run.
+        tool_message_id = message_id(event.event_id, "tool")
+        if event.part not in ("", "done") or any(m.get("id") == tool_message_id for m in run_messages(data)):
             return
         _tool_result(data, event)
     elif isinstance(event, RunCompleted):
+        if data["status"] == "COMPLETED":
+            return  # a redelivered RunCompleted must not add the run's tokens to the session twice
         data.update(status="COMPLETED", content=event.content, content_type=event.content_type)
         if event.model_provider_data is not None:
             data["model_provider_data"] = event.model_provider_data

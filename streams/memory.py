@@ -401,7 +401,10 @@ class _MemoryConsumer:
             if remaining <= 0:
                 return {}
             try:
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
+                # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that races with the wakeup,
+                # and a cancelled poll loop (EventTap.stop) would then run forever.
+                async with asyncio.timeout(remaining):
+                    await self._wakeup.wait()
             except TimeoutError:
                 return {}
 

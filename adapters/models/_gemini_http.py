@@ -167,7 +167,9 @@ def error_from_response(
     )
 
 
-def error_from_payload(payload: Mapping[str, Any], *, status_code: int, provider: str, model_name: str) -> ModelProviderError:
+def error_from_payload(
+    payload: Mapping[str, Any], *, status_code: int, provider: str, model_name: str
+) -> ModelProviderError:
     """Translate an `{"error": ...}` object received in a 2xx body or mid-stream (§2.3 [G5]).
 
     Its `error.code` is used as the HTTP status when it is one (>= 400), as the SDK does; without one

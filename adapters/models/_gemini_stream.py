@@ -101,10 +101,10 @@ class GeminiStreamAccumulator:
         if candidate is None:
             return []
         self._has_candidate = True
-        content = candidate.get("content") or {}
+        content = _or_default(candidate.get("content"), {})
         if not isinstance(content, Mapping):
             raise self._malformed("candidate content is not an object", data)
-        parts = content.get("parts") or []
+        parts = _or_default(content.get("parts"), [])
         if not isinstance(parts, list):
             raise self._malformed("candidate content.parts is not a list", data)
         deltas: list[TextDelta] = []
@@ -203,7 +203,7 @@ class GeminiStreamAccumulator:
         return chunk
 
     def _candidate_zero(self, chunk: Mapping[str, Any], data: str) -> Mapping[str, Any] | None:
-        candidates = chunk.get("candidates") or []
+        candidates = _or_default(chunk.get("candidates"), [])
         if not isinstance(candidates, list):
             raise self._malformed("candidates is not a list", data)
         for candidate in candidates:
@@ -247,6 +247,11 @@ def usage_from_gemini(
         time_to_first_token=time_to_first_token,
         duration=duration,
     )
+
+
+def _or_default(value: Any, default: Any) -> Any:
+    """`value`, or `default` when it is absent (None); an empty value of the wrong type stays wrong."""
+    return default if value is None else value
 
 
 def _count(value: Any) -> int:

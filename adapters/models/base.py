@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine import Message, ModelUsage, Tool, ToolCall
 
-__all__ = ["EmbeddingResult", "Embedder", "ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
+__all__ = ["Embedder", "EmbeddingResult", "ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
 
 
 @dataclass(frozen=True, slots=True)

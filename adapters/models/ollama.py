@@ -4,9 +4,8 @@ Wire format: providers.md §3 (native `/api/chat` §3.1, errors §3.3; `/api/emb
 `ollama_embedder`). A request is `POST {host}/api/chat` with `stream: true`; the answer is NDJSON, one
 JSON object per line: text in `message.content`, tool calls whole in `message.tool_calls` with
 `function.arguments` as a JSON object, and a last object with `done: true` carrying `prompt_eval_count`
-and `eval_count` [L4][L5][L6]. A stream that ends without that object raises
-`UnexpectedModelBehaviorError`, never a partial answer. httpx errors are translated inside
-`_map_provider_errors()` and error bodies (`{"error": "..."}`) by `_error_from_status`.
+and `eval_count` [L4][L5][L6] (folded by `_ollama_stream`). A stream that ends without that object raises
+`UnexpectedModelBehaviorError`, never a partial answer; no httpx exception leaves this module.
 
 Host: `host=`, else OLLAMA_HOST (through `adapters.settings`; `host[:port]` or a URL, read as
 ollama-python's `_parse_host` reads it, default port 11434) [L3], else http://localhost:11434 [L1]. No key
@@ -19,11 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import time
 import urllib.parse
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 import orjson
@@ -32,20 +30,20 @@ from adapters.errors import (
     ContextLengthExceededError,
     InvalidRequestError,
     ModelConnectionError,
+    ModelHTTPError,
     ModelProviderError,
-    ModelServerError,
     ModelTimeoutError,
-    UnexpectedModelBehaviorError,
 )
 from adapters.settings import ProviderKeys, load_settings
-from engine import ConfigurationError, Message, ModelUsage, Tool, ToolCall
+from engine import ConfigurationError, Message, Tool
 
 from . import _guard
+from ._ollama_stream import CONTEXT_OVERFLOW, NDJSONDecoder, TurnAccumulator, arguments_object
 from ._openai_errors import error_from_response, parse_error_body
 from ._retry import retry_async
-from .base import ModelResponse, StreamUpdate, TextDelta
+from .base import StreamUpdate
 
-__all__ = ["CLOUD_HOST", "DEFAULT_HOST", "DEFAULT_TIMEOUT", "NDJSONDecoder", "Ollama", "parse_host"]
+__all__ = ["CLOUD_HOST", "DEFAULT_HOST", "DEFAULT_TIMEOUT", "Ollama", "parse_host"]
 
 DEFAULT_HOST = "http://localhost:11434"
 """Where a local Ollama server listens by default [L1]."""
@@ -53,8 +51,6 @@ CLOUD_HOST = "https://ollama.com"
 """Ollama's cloud API root, used when a key is configured but no host (agno's behaviour) [L1][L2]."""
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """600 s per read/write/pool wait (a local model may take minutes to load), 5 s to connect."""
-_CONTEXT_OVERFLOW = "exceeds the context length"
-"""Substring of Ollama's context-overflow message "the input length exceeds the context length" [L15]."""
 
 
 def parse_host(value: str) -> str:
@@ -86,31 +82,6 @@ def parse_host(value: str) -> str:
         host = f"[{host}]"
     path = split.path.strip("/")
     return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
-
-
-class NDJSONDecoder:
-    """Split a byte stream into NDJSON lines, whatever the network chunking [L5].
-
-    Lines are returned without their line break and surrounding whitespace; blank lines are dropped.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """Add `chunk`; return the lines it completed, in order (empty while a line is still open)."""
-        self._buffer += chunk
-        if b"\n" not in chunk:
-            return []
-        *lines, rest = self._buffer.split(b"\n")
-        self._buffer = bytearray(rest)
-        return [stripped for line in lines if (stripped := bytes(line).strip())]
-
-    def flush(self) -> bytes | None:
-        """Return the unterminated last line at end of stream, or None when nothing is left."""
-        rest = bytes(self._buffer).strip()
-        self._buffer.clear()
-        return rest or None
 
 
 class _OllamaHTTP:
@@ -159,7 +130,7 @@ class _OllamaHTTP:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self._id!r})"
 
-    async def __aenter__(self) -> _OllamaHTTP:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -203,18 +174,20 @@ class _OllamaHTTP:
     def _error_from_status(self, status_code: int, body: str, headers: Mapping[str, str]) -> ModelProviderError:
         """Map an error response (`{"error": "..."}` [L14]); 404 is a missing model, with a pull hint."""
         message = parse_error_body(body).message
-        labels = {"status_code": status_code, "body": body, "provider": self.provider, "model_name": self._id}
+        cls: type[ModelHTTPError] | None = None
         if status_code == 404:
-            return InvalidRequestError(
+            cls = InvalidRequestError
+            text = (
                 f"Ollama has no model {self._id!r} at {self._base_url}: HTTP 404: {message or 'not found'}; "
-                f"pull it with `ollama pull {self._id}` (or check {self.host_env})",
-                **labels,
+                f"pull it with `ollama pull {self._id}` (or check {self.host_env})"
             )
-        if _CONTEXT_OVERFLOW in message:
-            return ContextLengthExceededError(f"Ollama returned HTTP {status_code}: {message}", **labels)
-        return error_from_response(
-            status_code, body, headers, provider=self.provider, model_name=self._id, api_key_env=self.api_key_env
-        )
+        elif CONTEXT_OVERFLOW in message:
+            cls, text = ContextLengthExceededError, f"Ollama returned HTTP {status_code}: {message}"
+        if cls is None:
+            return error_from_response(
+                status_code, body, headers, provider=self.provider, model_name=self._id, api_key_env=self.api_key_env
+            )
+        return cls(text, status_code=status_code, body=body, provider=self.provider, model_name=self._id)
 
     @contextlib.contextmanager
     def _map_provider_errors(self) -> Iterator[None]:
@@ -257,32 +230,6 @@ class _OllamaHTTP:
             self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
         return self._owned_client
 
-    def _malformed(self, what: str, raw: bytes | str) -> UnexpectedModelBehaviorError:
-        body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-        return UnexpectedModelBehaviorError(
-            f"Ollama response malformed: {what}", body=body, provider=self.provider, model_name=self._id
-        )
-
-    def _decode_object(self, raw: bytes) -> Mapping[str, Any]:
-        """Decode one JSON object; raise the mapped error when it is an `{"error": ...}` object [L14]."""
-        try:
-            decoded = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise self._malformed("not JSON", raw) from exc
-        if not isinstance(decoded, dict):
-            raise self._malformed("not a JSON object", raw)
-        if decoded.get("error"):
-            message = parse_error_body(decoded).message
-            cls = ContextLengthExceededError if _CONTEXT_OVERFLOW in message else ModelServerError
-            raise cls(
-                f"Ollama reported an error: {message}",
-                status_code=200,
-                body=raw.decode("utf-8", errors="replace"),
-                provider=self.provider,
-                model_name=self._id,
-            )
-        return decoded
-
 
 class Ollama(_OllamaHTTP):
     """A chat model served by Ollama's native API (agno's `Ollama`). Implements `ModelClient`.
@@ -299,10 +246,8 @@ class Ollama(_OllamaHTTP):
         max_tokens: output token bound, sent as `options.num_predict` (there is no `max_tokens`) [L4].
         options: further `options` (e.g. `num_ctx`, `seed`); `temperature` / `max_tokens` win over them.
         keep_alive: how long the model stays loaded (e.g. "5m", or seconds); omitted when None [L4].
-        timeout: per-request httpx timeout (an `httpx.Timeout` or seconds for every phase); when None the
-            injected client's own timeouts, else `DEFAULT_TIMEOUT`.
-        max_retries: retries after the first attempt for retriable errors (429, 5xx, timeouts, connection
-            errors), only before any stream output; backoff per `adapters.models._retry`.
+        timeout: per-request `httpx.Timeout` or seconds; None: the injected client's, else `DEFAULT_TIMEOUT`.
+        max_retries: retries of retriable errors (429, 5xx, timeouts, connection), before any output.
         http_client: client to send with (not closed by this object); tests inject one.
         extra_headers: headers added to every request (they may override the defaults).
         provider_keys: where host and key come from; `load_settings()` when None (tests inject).
@@ -356,7 +301,7 @@ class Ollama(_OllamaHTTP):
         out: dict[str, Any] = {"role": message.role, "content": message.content or ""}
         if message.role == "assistant" and message.tool_calls:
             out["tool_calls"] = [
-                {"id": call.id, "function": {"name": call.name, "arguments": _arguments_object(call.arguments)}}
+                {"id": call.id, "function": {"name": call.name, "arguments": arguments_object(call.arguments)}}
                 for call in message.tool_calls
             ]
         if message.role == "tool":
@@ -417,7 +362,9 @@ class Ollama(_OllamaHTTP):
         content = orjson.dumps(self.request_body(messages, tools))
         started = time.perf_counter()
         response = await self._post("/api/chat", content)
-        turn = _TurnAccumulator(self, call_id_seed=hashlib.sha256(content).hexdigest())
+        turn = TurnAccumulator(
+            provider=self.provider, model_name=self._id, call_id_seed=hashlib.sha256(content).hexdigest()
+        )
         try:
             async with contextlib.aclosing(self._objects(response)) as objects:
                 async for raw in objects:
@@ -450,94 +397,3 @@ class Ollama(_OllamaHTTP):
         last = decoder.flush()
         if last is not None:
             yield last
-
-
-class _TurnAccumulator:
-    """Fold the objects of one `/api/chat` answer, in order, into deltas and the final response."""
-
-    def __init__(self, client: Ollama, *, call_id_seed: str) -> None:
-        self._client = client
-        self._seed = call_id_seed
-        self._texts: list[str] = []
-        self._calls: list[ToolCall] = []
-        self.done: Mapping[str, Any] | None = None
-        """The `done: true` object once it arrived; later objects must not be fed."""
-        self.first_token_at: float | None = None
-        """Clock reading (`time.perf_counter()`) of the first object that carried text or a tool call."""
-
-    def feed(self, raw: bytes, now: float) -> list[TextDelta]:
-        """Apply one object; return its text delta (empty when it carried no text)."""
-        obj = self._client._decode_object(raw)
-        message = obj.get("message")
-        deltas: list[TextDelta] = []
-        if message is not None:
-            if not isinstance(message, Mapping):
-                raise self._client._malformed("message is not an object", raw)
-            text = message.get("content")
-            if isinstance(text, str) and text:
-                self._texts.append(text)
-                deltas.append(TextDelta(text))
-                self._mark_first_token(now)
-            calls = message.get("tool_calls") or []
-            if not isinstance(calls, list):
-                raise self._client._malformed("message.tool_calls is not a list", raw)
-            for call in calls:
-                self._calls.append(self._tool_call(call, raw))
-                self._mark_first_token(now)
-        if obj.get("done") is True:
-            self.done = obj
-        return deltas
-
-    def _mark_first_token(self, now: float) -> None:
-        if self.first_token_at is None:
-            self.first_token_at = now
-
-    def _tool_call(self, call: Any, raw: bytes) -> ToolCall:
-        function = call.get("function") if isinstance(call, Mapping) else None
-        name = function.get("name") if isinstance(function, Mapping) else None
-        if not isinstance(function, Mapping) or not isinstance(name, str) or not name:
-            raise self._client._malformed("tool call without a function name", raw)
-        arguments = function.get("arguments")
-        if isinstance(arguments, Mapping):
-            # json.dumps (not orjson) so the text matches what agno stores for the same call.
-            text = json.dumps(arguments)
-        elif isinstance(arguments, str) or arguments is None:
-            text = arguments or "{}"
-        else:
-            raise self._client._malformed("tool call arguments are not an object", raw)
-        call_id = call.get("id")
-        if not isinstance(call_id, str) or not call_id:
-            digest = hashlib.sha256(f"{self._seed}:{len(self._calls)}".encode()).hexdigest()
-            call_id = f"call_{digest[:24]}"
-        return ToolCall(id=call_id, name=name, arguments=text)
-
-    def finish(self, *, time_to_first_token: float | None, duration: float) -> ModelResponse:
-        """Return the complete turn; raise `UnexpectedModelBehaviorError` when `done: true` never came."""
-        if self.done is None:
-            raise self._client._malformed("stream ended without a `done: true` object (truncated)", "")
-        input_tokens = _count(self.done.get("prompt_eval_count"))
-        output_tokens = _count(self.done.get("eval_count"))
-        return ModelResponse(
-            content="".join(self._texts) or None,
-            tool_calls=tuple(self._calls),
-            usage=ModelUsage(
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                total_tokens=input_tokens + output_tokens,
-                time_to_first_token=time_to_first_token,
-                duration=duration,
-            ),
-        )
-
-
-def _arguments_object(arguments: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(arguments or "{}")
-    except ValueError:
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
-
-
-def _count(value: Any) -> int:
-    """A token count from a provider field: a positive int, else 0 (missing, null or malformed)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

@@ -48,6 +48,20 @@ class MemoryLogSpecifics:
         with pytest.raises(LogClosedError):
             await log.send(OutRecord(topic, b"k", b"v"))
 
+    async def test_offsets_are_dense_transactions_included(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        topic = unique("dense")
+        await log.create_topics([TopicSpec(topic, 1)])
+        tp = TopicPartition(topic, 0)
+        await log.send(OutRecord(topic, b"k", b"0"))
+        async with log.transaction() as tx:
+            tx.send(OutRecord(topic, b"k", b"1"))
+            tx.send(OutRecord(topic, b"k", b"2"))
+        await log.send_many([OutRecord(topic, b"k", b"3")])
+
+        assert [(r.offset, r.value) for r in await log.read(tp, 0, 10)] == [(i, str(i).encode()) for i in range(4)]
+        assert (await log.end_offsets([tp]))[tp] == 4
+
     @pytest.mark.xfail(reason=COPARTITION_GAP, raises=AssertionError, strict=True)
     async def test_group_assignment_is_co_partitioned(self, make_log: LogFactory) -> None:
         await TransportContract.test_group_assignment_is_co_partitioned(self, make_log)  # type: ignore[arg-type]

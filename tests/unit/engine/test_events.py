@@ -326,7 +326,9 @@ def test_commands_round_trip_and_drop_none_fields() -> None:
     }
     assert decode_command(start.to_dict()) == start
     assert decode_command(cancel.to_dict()) == cancel
-    assert decode_command(CancelRun(run_id="r", session_id="s", created_at=1).to_dict()).reason is None
+    bare = decode_command(CancelRun(run_id="r", session_id="s", created_at=1).to_dict())
+    assert isinstance(bare, CancelRun)
+    assert bare.reason is None
     assert (start.command_id, cancel.command_id) == ("r1:StartRun", "r1:CancelRun")
     assert set(COMMAND_TYPES) == {"StartRun", "CancelRun"}
 

@@ -21,6 +21,7 @@ Laws checked at every orchestrator step:
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,7 +162,12 @@ class World:
             self.write(event)
 
     def model_answer(self, data: st.DataObject, work: ModelWork) -> list[RunEvent]:
-        common = {"created_at": self.now, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
+        common: dict[str, Any] = {
+            "created_at": self.now,
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+        }
         events: list[RunEvent] = [ModelRequestStarted(**common, part="start", model="fake-model")]
         agent = self.agents[self.run_agent[work.run_id]]
         kind = data.draw(st.sampled_from(["text"] * 3 + ["fail"] + ["calls"] * 6), label="model answer")
@@ -192,7 +198,12 @@ class World:
         return events
 
     def tool_answer(self, data: st.DataObject, work: ToolWork) -> list[RunEvent]:
-        common = {"created_at": self.now, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
+        common: dict[str, Any] = {
+            "created_at": self.now,
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+        }
         tool = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args={"x": 1})
         started = ToolCallStarted(**common, part="start", tool=tool)
         if work.tool_name == "unknown" or data.draw(st.booleans(), label="tool fails"):
@@ -295,6 +306,9 @@ def test_decide_and_evolve_laws_hold_over_random_run_scripts(
     # (c) the replay check agrees with every decision and folds to the same states
     report = replay_check(world.log, world.agents)
     assert report.divergences == []
+    # ... also over the log as exported to JSON lines (tuples come back as lists)
+    exported = [json.loads(json.dumps(record)) for record in world.log]
+    assert replay_check(exported, world.agents).divergences == []
     assert report.runs == len(world.run_agent)
     for session_id, state in world.states.items():
         replayed = report.sessions[session_id]

@@ -14,6 +14,7 @@ from engine import (
     Divergence,
     Message,
     ModelRequestCompleted,
+    ModelRequested,
     ModelRequestFailed,
     ModelRequestStarted,
     ModelWork,
@@ -84,7 +85,12 @@ class Recorder:
     def model_events(
         self, work: ModelWork, content: str | None = None, calls: tuple[ToolCall, ...] = ()
     ) -> list[RunEvent]:
-        common = {"created_at": self.clock, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
+        common: dict[str, Any] = {
+            "created_at": self.clock,
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+        }
         message = Message(
             id=message_id(work.run_id, work.seq, "assistant"), role="assistant", content=content, tool_calls=calls
         )
@@ -99,7 +105,12 @@ class Recorder:
         return events
 
     def tool_events(self, work: ToolWork, result: str = "sunny") -> list[RunEvent]:
-        common = {"created_at": self.clock, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
+        common: dict[str, Any] = {
+            "created_at": self.clock,
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+        }
         tool = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, result=result)
         return [
             ToolCallStarted(**common, part="start", tool=replace(tool, result=None)),
@@ -292,7 +303,7 @@ def test_a_run_is_not_checked_further_after_its_first_divergence() -> None:
     def changed_step(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
         decision = decide(state, item, ctx)
         events = [
-            replace(e, step=99) if e.event == "ModelRequested" and e.run_id == "r1" else e for e in decision.events
+            replace(e, step=99) if isinstance(e, ModelRequested) and e.run_id == "r1" else e for e in decision.events
         ]
         return Decision(events, decision.work)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -58,8 +59,8 @@ class FakeModel:
     name: str = "Fake Chat"
 
 
-def make_agent(agent_id: str = "a", **kwargs: object) -> Agent:
-    return Agent(id=agent_id, model=FakeModel(), **kwargs)  # type: ignore[arg-type]
+def make_agent(agent_id: str = "a", **kwargs: Any) -> Agent:
+    return Agent(id=agent_id, model=FakeModel(), **kwargs)
 
 
 def start(run_id: str = "r1", message: str = "hello", agent_id: str = "a", user_id: str | None = "u1") -> StartRun:
@@ -242,7 +243,7 @@ def test_start_run_decides_run_started_model_requested_and_a_model_work_item() -
     ],
 )
 def test_system_message_is_built_from_description_instructions_and_markdown(
-    kwargs: dict[str, object], expected: str | None
+    kwargs: dict[str, Any], expected: str | None
 ) -> None:
     # given
     session = Session(make_agent(**kwargs))
@@ -734,7 +735,7 @@ def test_worker_progress_events_decide_nothing_and_change_nothing() -> None:
     first = session.start()
     (tool_work,) = tool_works(session.send(model_done(first, calls=[call("c1")])))
     before = session.state
-    common = {"created_at": NOW, "run_id": "r1", "session_id": SESSION}
+    common: dict[str, Any] = {"created_at": NOW, "run_id": "r1", "session_id": SESSION}
 
     # when / then
     progress: list[RunEvent] = [
@@ -823,7 +824,7 @@ def test_a_run_whose_agent_left_the_registry_runs_tools_without_limit_and_report
 # --------------------------------------------------------------------------------------------- history
 
 
-def history_agent(**kwargs: object) -> Agent:
+def history_agent(**kwargs: Any) -> Agent:
     return make_agent(add_history_to_context=True, **kwargs)
 
 
@@ -964,25 +965,16 @@ def test_as_history_of_a_history_message_is_the_same_message() -> None:
 # --------------------------------------------------------------------------------------------- determinism
 
 
-def play_one_tool_run() -> tuple[list[RunEvent], list[object]]:
+def play_one_tool_run() -> tuple[list[RunEvent], list[ModelWork | ToolWork]]:
+    """Start, two parallel tool calls answered in reverse order, then a final answer; every decision's output."""
     session = Session(make_agent(description="d"))
-    out: list[RunEvent] = []
-    work: list[object] = []
-    for step in range(3):
-        if step == 0:
-            decision = session.send(start())
-        elif step == 1:
-            decision = session.send(model_done(only_model_work(decision), calls=[call("c1"), call("c2")]))
-        else:
-            w1, w2 = tool_works(decision)
-            session.send(tool_done(w2))
-            decision = session.send(tool_done(w1))
-            decision = Decision(
-                decision.events + session.send(model_done(only_model_work(decision), "done")).events, decision.work
-            )
-        out += decision.events
-        work += decision.work
-    return out, work
+    decisions = [session.send(start())]
+    decisions.append(session.send(model_done(only_model_work(decisions[-1]), calls=[call("c1"), call("c2")])))
+    w1, w2 = tool_works(decisions[-1])
+    decisions.append(session.send(tool_done(w2)))
+    decisions.append(session.send(tool_done(w1)))
+    decisions.append(session.send(model_done(only_model_work(decisions[-1]), "done")))
+    return [e for d in decisions for e in d.events], [w for d in decisions for w in d.work]
 
 
 def test_same_inputs_give_the_same_events_work_and_ids() -> None:

@@ -93,8 +93,15 @@ class Recorder:
             out.work.extend(decision.work)
         return out
 
-    def model(self, work: ModelWork, content: str | None = None, calls: tuple[ToolCall, ...] = (), tokens: int = 10) -> Decision:
-        common = {"created_at": self.clock, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
+    def model(
+        self, work: ModelWork, content: str | None = None, calls: tuple[ToolCall, ...] = (), tokens: int = 10
+    ) -> Decision:
+        common: dict[str, Any] = {
+            "created_at": self.clock,
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+        }
         message = Message(
             id=message_id(work.run_id, work.seq, "assistant"),
             role="assistant",
@@ -117,7 +124,12 @@ class Recorder:
         )
 
     def tool_events(self, work: ToolWork, result: str, *, error: bool = False) -> list[RunEvent]:
-        common = {"created_at": self.clock, "run_id": work.run_id, "session_id": work.session_id, "seq": work.seq}
+        common: dict[str, Any] = {
+            "created_at": self.clock,
+            "run_id": work.run_id,
+            "session_id": work.session_id,
+            "seq": work.seq,
+        }
         tool = ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args={"city": "Paris"})
         done: RunEvent
         if error:
@@ -193,7 +205,10 @@ def test_a_full_run_folds_into_agnos_session_and_run_rows() -> None:
         "team_id": None,
         "workflow_id": None,
         "user_id": "u1",
-        "session_data": {"session_state": {}, "session_metrics": {"input_tokens": 30, "output_tokens": 4, "total_tokens": 34}},
+        "session_data": {
+            "session_state": {},
+            "session_metrics": {"input_tokens": 30, "output_tokens": 4, "total_tokens": 34},
+        },
         "agent_data": {"name": "Weather Agent", "agent_id": "a", "model": {"provider": "Fake", "id": "fake-model"}},
         "team_data": None,
         "workflow_data": None,
@@ -239,7 +254,12 @@ def test_a_full_run_folds_into_agnos_session_and_run_rows() -> None:
         "tools",
         "input",
     }
-    assert (data["run_id"], data["agent_id"], data["agent_name"], data["session_id"]) == ("r1", "a", "Weather Agent", "s1")
+    assert (data["run_id"], data["agent_id"], data["agent_name"], data["session_id"]) == (
+        "r1",
+        "a",
+        "Weather Agent",
+        "s1",
+    )
     assert (data["user_id"], data["content"], data["content_type"]) == ("u1", "It is sunny.", "str")
     assert (data["model"], data["model_provider"]) == ("fake-model", "Fake")
     assert (data["session_state"], data["created_at"], data["status"]) == ({}, started.created_at, "COMPLETED")
@@ -302,6 +322,48 @@ def test_duplicated_worker_answers_are_applied_once() -> None:
 
     # when / then
     assert view_rows(fold_all(doubled)) == view_rows(fold_all(rec.log))
+
+
+def test_a_tool_call_id_reused_in_a_later_turn_keeps_both_results() -> None:
+    # given a provider that numbers tool calls per turn ("call_0" in both turns of the run)
+    rec = Recorder()
+    first = rec.start("r1")
+    (w1,) = tool_works(rec.model(first, calls=(ToolCall(id="call_0", name="get_weather", arguments="{}"),)))
+    second = model_work(rec.answer(*rec.tool_events(w1, "Sunny")))
+    (w2,) = tool_works(rec.model(second, calls=(ToolCall(id="call_0", name="get_weather", arguments="{}"),)))
+    rec.model(model_work(rec.answer(*rec.tool_events(w2, "Rainy"))), "done")
+
+    # when
+    view = fold_all(rec.log)
+
+    # then the view keeps both tool results, like the engine's run history
+    data = view.runs["r1"]["run_data"]
+    assert [(m["role"], m.get("content")) for m in run_messages(data)[1:]] == [
+        ("user", "What is the weather?"),
+        ("assistant", None),
+        ("tool", "Sunny"),
+        ("assistant", None),
+        ("tool", "Rainy"),
+        ("assistant", "done"),
+    ]
+    assert [t["result"] for t in data["tools"]] == ["Sunny", "Rainy"]
+    (completed,) = rec.states["s1"].history
+    assert [m["id"] for m in run_messages(data)[1:]] == [m.id for m in completed.messages]
+
+
+def test_a_duplicated_run_completed_does_not_count_the_runs_tokens_twice() -> None:
+    rec = Recorder()
+    full_run(rec)
+    completed = [r for r in rec.log if r["event"] == "RunCompleted"]
+
+    view = fold_all(rec.log + completed)
+
+    assert view.sessions["s1"]["session_data"]["session_metrics"] == {
+        "input_tokens": 30,
+        "output_tokens": 4,
+        "total_tokens": 34,
+    }
+    assert view_rows(view) == view_rows(fold_all(rec.log))
 
 
 def test_duplicated_run_started_is_ignored() -> None:
@@ -390,7 +452,7 @@ def test_progress_events_change_nothing_but_mark_nothing_dirty() -> None:
     view = fold_all(rec.log)
     view.clear_dirty()
     before = copy.deepcopy(view.runs)
-    common = {"created_at": NOW + 50, "run_id": "r1", "session_id": "s1", "seq": work.seq}
+    common: dict[str, Any] = {"created_at": NOW + 50, "run_id": "r1", "session_id": "s1", "seq": work.seq}
 
     for event in (
         ModelRequestStarted(**common, part="start"),
@@ -425,7 +487,12 @@ def test_run_completed_keeps_model_provider_data_and_defaults_missing_metrics() 
     fold_event(
         view,
         RunCompleted(
-            created_at=NOW + 9, run_id="r1", session_id="s1", seq=2, content="x", model_provider_data={"id": "chatcmpl-9"}
+            created_at=NOW + 9,
+            run_id="r1",
+            session_id="s1",
+            seq=2,
+            content="x",
+            model_provider_data={"id": "chatcmpl-9"},
         ),
     )
 

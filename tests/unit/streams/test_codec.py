@@ -110,9 +110,7 @@ def test_work_records_are_keyed_by_run_and_round_trip() -> None:
     model = ModelWork(
         run_id="r1", session_id="s1", agent_id="a1", seq=1, created_at=5, step=0, messages=(STARTED.message,)
     )
-    tool = ToolWork(
-        run_id="r1", session_id="s1", agent_id="a1", seq=2, created_at=5, tool_call_id="c1", tool_name="f"
-    )
+    tool = ToolWork(run_id="r1", session_id="s1", agent_id="a1", seq=2, created_at=5, tool_call_id="c1", tool_name="f")
 
     for work, kind in ((model, b"model"), (tool, b"tool")):
         out = work_record("work", work)

@@ -65,7 +65,7 @@ def test_the_oracle_matches_kafka(data: bytes, expected: int) -> None:
 
 
 def test_murmur2_matches_the_java_transliteration_for_every_tail_length() -> None:
-    samples = [bytes((i * 37 + j * 11) % 256 for j in range(n)) for i in range(8) for n in range(0, 41)]
+    samples = [bytes((i * 37 + j * 11) % 256 for j in range(n)) for i in range(8) for n in range(41)]
 
     assert {len(s) % 4 for s in samples} == {0, 1, 2, 3}
     assert [murmur2(s) for s in samples] == [java_murmur2(s) for s in samples]

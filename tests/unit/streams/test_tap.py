@@ -63,11 +63,11 @@ async def append(log: MemoryLog, topics: Topics, events: Sequence[RunEvent]) -> 
         await log.send(event_record(topics.events, event))
 
 
-async def collect(sub: Subscription) -> list[dict[str, Any]]:
+async def collect(sub: Subscription, within: float = 2) -> list[dict[str, Any]]:
     async def drain() -> list[dict[str, Any]]:
         return [event async for event in sub]
 
-    return await asyncio.wait_for(drain(), 2)
+    return await asyncio.wait_for(drain(), within)
 
 
 def interleave(*runs: list[RunEvent]) -> list[RunEvent]:
@@ -93,9 +93,7 @@ async def test_a_subscription_yields_its_runs_events_in_order_and_ends_after_the
     assert got[-1]["event"] == "RunCompleted"
 
 
-async def test_events_appended_before_the_tap_started_are_not_delivered(
-    log: MemoryLog, topics: Topics
-) -> None:
+async def test_events_appended_before_the_tap_started_are_not_delivered(log: MemoryLog, topics: Topics) -> None:
     await log.create_topics(topics.specs())
     events = run_events("r1", "s1")
     await append(log, topics, events[:2])
@@ -156,7 +154,19 @@ async def test_a_tap_started_before_the_topics_exist_still_follows_them(log: Mem
     await tap.start()
     try:
         sub = tap.subscribe("r1")
+        await asyncio.sleep(0.05)  # the tap polls before the first append creates the topic
         await append(log, topics, run_events("r1", "s1"))
-        assert len(await collect(sub)) == 7
+        assert len(await collect(sub, 0.3)) == 7
     finally:
         await tap.stop()
+
+
+async def test_stop_returns_while_events_are_arriving(log: MemoryLog, topics: Topics) -> None:
+    await log.create_topics(topics.specs())
+    for _ in range(20):
+        tap = EventTap(log, topics)
+        await tap.start()
+        await asyncio.sleep(0.001)  # the tap waits for records
+        await append(log, topics, run_events("r1", "s1")[:1])  # wakes it; the stop below races with the wakeup
+
+        await asyncio.wait_for(tap.stop(), 2)

@@ -1,0 +1,349 @@
+"""OpenAI-compatible embeddings over httpx: `OpenAILikeEmbedder`, `OpenAIEmbedder`, and `UnsupportedEmbedder`.
+
+Wire format: providers.md §1.5 [O9]. A request is `POST {base_url}/embeddings` with
+`{"model", "input": [text, ...], "encoding_format": "float", "dimensions"?}`; the answer's
+`data[].embedding` vectors are put back in input order by `data[].index`, and `usage.prompt_tokens`
+is summed over batches. Errors are translated by the chat path's `_openai_errors`, retried by
+`_retry.retry_async` and every request passes `_guard.check_allowed`, so embeddings fail exactly like chat.
+
+Subclassing for another OpenAI-compatible provider sets the class attributes `provider`, `api_key_env`,
+`base_url_env`, `default_base_url`, `default_id` and `default_batch_size`, and may override
+`request_body` / `refine_error`. A provider without an embeddings API exposes an `UnsupportedEmbedder`
+subclass instead, whose construction raises the "not supported by X; use one of ..." error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+import orjson
+
+from adapters.errors import (
+    ModelAuthError,
+    ModelConnectionError,
+    ModelProviderError,
+    ModelTimeoutError,
+    UnexpectedModelBehaviorError,
+)
+from adapters.settings import ProviderKeys, load_settings
+from engine import ConfigurationError
+
+from . import _guard
+from ._openai_errors import error_from_response, error_from_stream_payload
+from ._retry import retry_async
+from .base import EmbeddingResult
+from .openai import DEFAULT_TIMEOUT
+
+__all__ = [
+    "EMBEDDING_PROVIDERS",
+    "OpenAIEmbedder",
+    "OpenAILikeEmbedder",
+    "UnsupportedEmbedder",
+    "embeddings_not_supported",
+]
+
+EMBEDDING_PROVIDERS = ("OpenAI", "Gemini", "Ollama", "OpenRouter", "SiliconFlow", "GLM")
+"""Providers with an embeddings API (issue 4's support matrix), named in the "not supported" error."""
+
+
+def embeddings_not_supported(provider: str) -> ConfigurationError:
+    """Return the error for asking `provider` (which has no embeddings API) for an embedder."""
+    return ConfigurationError(
+        f"embeddings are not supported by {provider}; use one of: {', '.join(EMBEDDING_PROVIDERS)}"
+    )
+
+
+class UnsupportedEmbedder:
+    """The embedder of a provider without an embeddings API: constructing it raises.
+
+    It exists so configuration can name `<Provider>Embedder` for every provider and get an error that
+    says what to use instead, rather than an import error.
+
+    Raises:
+        ConfigurationError: always, on construction ("embeddings are not supported by <provider>; use one of: ...").
+    """
+
+    provider: ClassVar[str] = "this provider"
+    """Provider label used in the error message."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise embeddings_not_supported(self.provider)
+
+
+class OpenAILikeEmbedder:
+    """An embeddings model behind an OpenAI-compatible `/embeddings` endpoint (agno's `OpenAILikeEmbedder`).
+
+    Implements `Embedder`. Construction does no I/O and reads no environment; the key and base URL are
+    resolved on the first request. Use as an async context manager (or call `aclose`) when no
+    `http_client` was injected.
+
+    Args:
+        id: embedding model id sent as `model` (default `default_id`).
+        api_key: bearer key; when None it is read from `api_key_env` via `adapters.settings`.
+        base_url: API root (the part before `/embeddings`); when None, `base_url_env`, else `default_base_url`.
+        dimensions: output vector size, sent only when given (models that support it, e.g. text-embedding-3).
+        batch_size: most texts per request; `default_batch_size` when None. Must be >= 1.
+        timeout: per-request httpx timeout (an `httpx.Timeout` or seconds for every phase); when None the
+            injected client's own timeouts, else `openai.DEFAULT_TIMEOUT`.
+        max_retries: retries per batch after the first attempt for retriable errors (429, 5xx, timeouts).
+        http_client: client to send with (not closed by this object); tests inject one.
+        extra_headers: headers added to every request.
+        provider_keys: where keys and base URLs come from; `load_settings()` when None.
+        retry_sleep: awaited with each retry wait in seconds; `asyncio.sleep` when None.
+    """
+
+    provider: ClassVar[str] = "OpenAILike"
+    """Provider label for errors and metrics."""
+    api_key_env: ClassVar[str | None] = None
+    """Provider variable holding the key, or None when no key is needed (no Authorization header)."""
+    base_url_env: ClassVar[str | None] = None
+    """Provider variable overriding the base URL, or None."""
+    default_base_url: ClassVar[str | None] = None
+    """Base URL used when neither the argument nor `base_url_env` gives one; None means required."""
+    default_id: ClassVar[str] = "not-provided"
+    """Embedding model id used when `id` is not given."""
+    default_batch_size: ClassVar[int] = 100
+    """Texts per request when `batch_size` is not given."""
+
+    def __init__(
+        self,
+        id: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        provider_keys: ProviderKeys | None = None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        if batch_size is not None and batch_size < 1:
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        self._id = id or self.default_id
+        self._api_key = api_key
+        self._base_url = base_url
+        self.dimensions = dimensions
+        self.batch_size = batch_size or self.default_batch_size
+        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
+        self.max_retries = max_retries
+        self._http_client = http_client
+        self._owned_client: httpx.AsyncClient | None = None
+        self._extra_headers = dict(extra_headers or {})
+        self._provider_keys = provider_keys
+        self._retry_sleep = retry_sleep or asyncio.sleep
+
+    @property
+    def id(self) -> str:
+        """Embedding model id sent to the provider."""
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self._id!r})"
+
+    async def __aenter__(self) -> OpenAILikeEmbedder:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this object created (an injected client is left open)."""
+        if self._owned_client is not None:
+            await self._owned_client.aclose()
+            self._owned_client = None
+
+    def request_body(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Return the JSON body for one batch: model, input list, float encoding, `dimensions` if set."""
+        body: dict[str, Any] = {"model": self._id, "input": list(texts), "encoding_format": "float"}
+        if self.dimensions is not None:
+            body["dimensions"] = self.dimensions
+        return body
+
+    def refine_error(self, error: ModelProviderError) -> ModelProviderError:
+        """Hook for provider quirks: return the error to raise instead of `error` (default: unchanged)."""
+        return error
+
+    async def embed(self, texts: Sequence[str]) -> EmbeddingResult:
+        """Embed `texts`, `batch_size` at a time, in order; an empty sequence makes no request.
+
+        Returns:
+            One vector per text in input order, and the input tokens the provider reported (summed).
+
+        Raises:
+            ModelAuthError: no key is configured (names `api_key_env`), or HTTP 401/403.
+            ModelRateLimitedError: HTTP 429 after `max_retries` retries.
+            ModelServerError: HTTP 5xx after retries.
+            ContextLengthExceededError: an input is longer than the model accepts (when the provider says so).
+            InvalidRequestError: other HTTP 4xx.
+            ModelTimeoutError: connect/read timeout after retries.
+            ModelConnectionError: the host could not be reached.
+            UnexpectedModelBehaviorError: the body is not JSON, or vectors are missing or miscounted.
+            ModelRequestsBlockedError: `_guard.ALLOW_MODEL_REQUESTS` is False and the host is not loopback.
+            ConfigurationError: no base URL is configured, or it is not an http(s) URL.
+        """
+        if not texts:
+            return EmbeddingResult(vectors=[])
+        url = f"{self._resolve_base_url()}/embeddings"
+        headers = self._request_headers()
+        client = self._client()
+        vectors: list[list[float]] = []
+        input_tokens = 0
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            content = orjson.dumps(self.request_body(batch))
+            attempt = functools.partial(self._post, client, url, headers, content)
+            body = await retry_async(attempt, max_retries=self.max_retries, sleep=self._retry_sleep)
+            batch_vectors, batch_tokens = self._read_vectors(body, len(batch))
+            vectors.extend(batch_vectors)
+            input_tokens += batch_tokens
+        return EmbeddingResult(vectors=vectors, input_tokens=input_tokens)
+
+    async def _post(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
+    ) -> Mapping[str, Any]:
+        """One attempt: send one batch and return the decoded JSON object of a 2xx answer."""
+        _guard.check_allowed(url)
+        with self._map_httpx_errors():
+            response = await client.post(
+                url,
+                headers=headers,
+                content=content,
+                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        if not response.is_success:
+            raise self.refine_error(
+                error_from_response(
+                    response.status_code,
+                    response.text,
+                    response.headers,
+                    provider=self.provider,
+                    model_name=self._id,
+                    api_key_env=self.api_key_env,
+                )
+            )
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise self._malformed("response body is not JSON", response.text) from exc
+        if not isinstance(body, dict):
+            raise self._malformed("response body is not a JSON object", response.text)
+        if body.get("error"):
+            raise self.refine_error(
+                error_from_stream_payload(
+                    body,
+                    status_code=response.status_code,
+                    provider=self.provider,
+                    model_name=self._id,
+                    api_key_env=self.api_key_env,
+                )
+            )
+        return body
+
+    def _read_vectors(self, body: Mapping[str, Any], expected: int) -> tuple[list[list[float]], int]:
+        """Return (vectors in input order, input tokens) of one answer [O9]."""
+        data = body.get("data")
+        if not isinstance(data, list) or len(data) != expected:
+            got = len(data) if isinstance(data, list) else "no"
+            raise self._malformed(f"expected {expected} embeddings in data, got {got}", body)
+        indexed: list[tuple[int, list[float]]] = []
+        for position, item in enumerate(data):
+            embedding = item.get("embedding") if isinstance(item, Mapping) else None
+            if not isinstance(embedding, list) or not all(
+                isinstance(x, int | float) and not isinstance(x, bool) for x in embedding
+            ):
+                raise self._malformed(f"data[{position}].embedding is not a list of numbers", body)
+            index = item.get("index", position)
+            indexed.append((index if isinstance(index, int) else position, [float(x) for x in embedding]))
+        indexed.sort(key=lambda pair: pair[0])
+        if [index for index, _ in indexed] != list(range(expected)):
+            raise self._malformed("data[].index values are not 0..n-1", body)
+        usage = body.get("usage")
+        tokens = 0
+        if isinstance(usage, Mapping):
+            raw = usage.get("prompt_tokens") or usage.get("total_tokens")
+            tokens = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else 0
+        return [vector for _, vector in indexed], tokens
+
+    @contextlib.contextmanager
+    def _map_httpx_errors(self) -> Iterator[None]:
+        """Translate httpx exceptions raised inside the block into `adapters.errors` classes (as chat does)."""
+        labels = {"provider": self.provider, "model_name": self._id}
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise ModelTimeoutError(f"{self.provider} request timed out ({type(exc).__name__})", **labels) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ConfigurationError(f"{self.provider} base URL is not a valid http(s) URL: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise ModelConnectionError(
+                f"{self.provider} connection failed ({type(exc).__name__}): {exc}", **labels
+            ) from exc
+
+    def _keys(self) -> ProviderKeys:
+        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
+
+    def _resolve_base_url(self) -> str:
+        base_url = self._base_url
+        if base_url is None and self.base_url_env is not None:
+            base_url = self._keys().secret(self.base_url_env)
+        base_url = base_url or self.default_base_url
+        if not base_url:
+            where = f" or set {self.base_url_env}" if self.base_url_env else ""
+            raise ConfigurationError(f"{type(self).__name__} needs a base URL: pass base_url=...{where}")
+        return base_url.rstrip("/")
+
+    def _request_headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        api_key = self._api_key
+        if api_key is None and self.api_key_env is not None:
+            api_key = self._keys().secret(self.api_key_env)
+            if api_key is None:
+                raise ModelAuthError(
+                    f"{self.api_key_env} is not set; set it to use {type(self).__name__}",
+                    provider=self.provider,
+                    model_name=self._id,
+                )
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        headers.update(self._extra_headers)
+        return headers
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http_client is not None:
+            return self._http_client
+        if self._owned_client is None:
+            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        return self._owned_client
+
+    def _malformed(self, what: str, raw: str | Mapping[str, Any]) -> UnexpectedModelBehaviorError:
+        return UnexpectedModelBehaviorError(
+            f"{self.provider} embeddings response malformed: {what}",
+            body=raw if isinstance(raw, str) else orjson.dumps(raw).decode(),
+            provider=self.provider,
+            model_name=self._id,
+        )
+
+
+class OpenAIEmbedder(OpenAILikeEmbedder):
+    """OpenAI's embeddings API (agno's `OpenAIEmbedder`); see `OpenAILikeEmbedder` for the arguments.
+
+    Reads OPENAI_API_KEY and OPENAI_BASE_URL (through `adapters.settings`); default base URL
+    https://api.openai.com/v1 and model `text-embedding-3-small` (agno's default). OpenAI accepts up to
+    2048 inputs and 300,000 tokens per request [O9]; the default batch of 100 stays well inside both.
+    """
+
+    provider: ClassVar[str] = "OpenAI"
+    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    default_id: ClassVar[str] = "text-embedding-3-small"

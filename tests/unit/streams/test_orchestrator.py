@@ -1,0 +1,313 @@
+"""Orchestrator: decisions from commands and worker answers; state rebuilt from the log on assignment."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+import pytest
+
+from engine import (
+    Agent,
+    CancelRun,
+    Message,
+    ModelRequestCompleted,
+    ModelWork,
+    RunEvent,
+    StartRun,
+)
+from streams import (
+    ORCHESTRATOR_GROUP,
+    MemoryLog,
+    Orchestrator,
+    OutRecord,
+    Record,
+    TopicPartition,
+    Topics,
+    command_record,
+    event_record,
+    partition_for,
+    read_event,
+    read_work,
+    run_processor,
+)
+
+pytestmark = pytest.mark.timeout(10)
+
+NOW = 1_700_000_000.0
+
+
+@dataclass(frozen=True)
+class FakeModel:
+    id: str = "fake-model"
+    provider: str = "Fake"
+    name: str = "Fake Chat"
+
+
+AGENTS = {"a1": Agent(id="a1", model=FakeModel(), instructions="Be brief.")}
+
+
+@dataclass
+class RecordingTransaction:
+    """A Transaction fake: keeps what the orchestrator adds, in order."""
+
+    sent: list[OutRecord] = field(default_factory=list)
+    offsets: dict[str, dict[TopicPartition, int]] = field(default_factory=dict)
+
+    def send(self, record: OutRecord) -> None:
+        self.sent.append(record)
+
+    def commit_offsets(self, group_id: str, offsets: Mapping[TopicPartition, int]) -> None:
+        self.offsets.setdefault(group_id, {}).update(offsets)
+
+    def on(self, topic: str) -> list[OutRecord]:
+        return [r for r in self.sent if r.topic == topic]
+
+
+def decoded(out: OutRecord) -> Record:
+    return Record(out.topic, 0, 0, out.key, out.value, out.headers, 0)
+
+
+def decisions(tx: RecordingTransaction, topics: Topics) -> list[tuple[str, int]]:
+    return [(e.event, e.seq) for e in (read_event(decoded(r)) for r in tx.on(topics.events))]
+
+
+@pytest.fixture
+async def log() -> AsyncIterator[MemoryLog]:
+    log = MemoryLog(default_partitions=2)
+    await log.start()
+    yield log
+    await log.close()
+
+
+@pytest.fixture
+async def topics(log: MemoryLog) -> Topics:
+    topics = Topics(prefix=f"o{uuid.uuid4().hex[:8]}.", partitions=2)
+    await log.create_topics(topics.specs())
+    return topics
+
+
+def orchestrator(log: MemoryLog, topics: Topics) -> Orchestrator:
+    return Orchestrator(log, topics, AGENTS, clock=lambda: NOW)
+
+
+async def append(log: MemoryLog, out: OutRecord) -> Record:
+    tp = await log.send(out)
+    end = (await log.end_offsets([tp]))[tp]
+    return (await log.read(tp, end - 1, end))[0]
+
+
+def start(run_id: str = "r1", session_id: str = "s1", agent_id: str = "a1") -> StartRun:
+    return StartRun(run_id=run_id, session_id=session_id, created_at=int(NOW), agent_id=agent_id, message="hi")
+
+
+def model_answer(run_id: str = "r1", session_id: str = "s1", seq: int = 1) -> ModelRequestCompleted:
+    message = Message(id=f"m-{run_id}-{seq}", role="assistant", content="Hello!")
+    return ModelRequestCompleted(
+        created_at=int(NOW), run_id=run_id, session_id=session_id, seq=seq, part="done", message=message
+    )
+
+
+async def test_start_run_decides_run_started_and_model_requested_with_a_model_work_item(
+    log: MemoryLog, topics: Topics
+) -> None:
+    orch = orchestrator(log, topics)
+    tx = RecordingTransaction()
+
+    orch.handle(await append(log, command_record(topics.commands, start())), tx)
+
+    assert decisions(tx, topics) == [("RunStarted", 0), ("ModelRequested", 1)]
+    assert {r.key for r in tx.on(topics.events)} == {b"s1"}
+    [work_out] = tx.on(topics.work_model)
+    work = read_work(decoded(work_out))
+    assert isinstance(work, ModelWork)
+    assert (work_out.key, work.run_id, work.session_id, work.seq) == (b"r1", "r1", "s1", 1)
+    assert [(m.role, m.content) for m in work.messages] == [("system", "Be brief."), ("user", "hi")]
+    assert tx.on(topics.work_tools) == []
+    assert tx.offsets == {}  # the processor loop commits, not handle
+    assert orch.sessions["s1"].runs["r1"].pending_model_seq == 1
+
+
+async def test_start_run_for_an_unknown_agent_decides_run_error(log: MemoryLog, topics: Topics) -> None:
+    tx = RecordingTransaction()
+
+    orchestrator(log, topics).handle(await append(log, command_record(topics.commands, start(agent_id="nope"))), tx)
+
+    assert decisions(tx, topics) == [("RunError", 0)]
+    assert tx.on(topics.work_model) == []
+
+
+@pytest.mark.parametrize(
+    ("topic_of", "value", "reason"),
+    [
+        (lambda t: t.commands, b"not json", "is not JSON"),
+        (lambda t: t.commands, b'{"command": "Explode", "run_id": "r", "session_id": "s"}', "unknown command"),
+        (lambda t: t.commands, b'{"command": "StartRun", "run_id": "r", "session_id": "s"}', "StartRun"),
+        (lambda t: t.events, b"[1]", "is not a JSON object"),
+        (lambda t: t.events, b'{"event": "Nope"}', "unknown event type"),
+    ],
+)
+async def test_an_undecodable_record_is_dead_lettered_with_its_reason(
+    log: MemoryLog, topics: Topics, topic_of: object, value: bytes, reason: str
+) -> None:
+    topic = topic_of(topics)  # type: ignore[operator]
+    record = await append(log, OutRecord(topic, b"s1", value))
+    tx = RecordingTransaction()
+
+    orchestrator(log, topics).handle(record, tx)
+
+    [letter] = tx.sent
+    body = orjson.loads(letter.value)
+    assert letter.topic == topics.deadletter
+    assert letter.key == b"s1"
+    assert ("deadletter", b"1") in letter.headers
+    assert reason in body["reason"]
+    assert (body["topic"], body["partition"], body["offset"], body["value"]) == (
+        topic,
+        record.partition,
+        record.offset,
+        value.decode(),
+    )
+
+
+# ---------------------------------------------------------------------------------- rebuild on assignment
+
+
+class History:
+    """Builds a run's log as the previous orchestrator (now crashed) left it."""
+
+    def __init__(self, log: MemoryLog, topics: Topics) -> None:
+        self.log = log
+        self.topics = topics
+        self.previous = orchestrator(log, topics)
+        n = topics.partitions
+        self.events_tp = TopicPartition(topics.events, partition_for(b"s1", n))
+        self.commands_tp = TopicPartition(topics.commands, partition_for(b"s1", n))
+
+    async def decide(self, *records: Record) -> None:
+        """The previous orchestrator handles `records` and commits past them, in one transaction."""
+        async with self.log.transaction() as tx:
+            for record in records:
+                self.previous.handle(record, tx)
+            tx.commit_offsets(ORCHESTRATOR_GROUP, {r.tp: r.offset + 1 for r in records})
+
+    async def command(self, out: OutRecord) -> None:
+        await self.decide(await append(self.log, out))
+
+    async def events(self) -> list[Record]:
+        end = (await self.log.end_offsets([self.events_tp]))[self.events_tp]
+        return await self.log.read(self.events_tp, 0, end)
+
+    async def redeliver(self) -> RecordingTransaction:
+        """A new orchestrator is assigned the partitions and handles every record after the committed offsets."""
+        fresh = orchestrator(self.log, self.topics)
+        await fresh.on_assign({self.events_tp, self.commands_tp})
+        tx = RecordingTransaction()
+        for tp in (self.commands_tp, self.events_tp):
+            committed = await self.log.committed(ORCHESTRATOR_GROUP, tp) or 0
+            end = (await self.log.end_offsets([tp]))[tp]
+            for record in await self.log.read(tp, committed, end):
+                fresh.handle(record, tx)
+        return tx
+
+    async def decision_seqs(self) -> Counter[int]:
+        return Counter(e.seq for e in (read_event(r) for r in await self.events()) if e.run_id == "r1" and not e.part)
+
+
+@pytest.mark.parametrize("events_committed", [False, True])
+async def test_an_answer_after_the_committed_offset_is_decided_exactly_once(
+    log: MemoryLog, topics: Topics, events_committed: bool
+) -> None:
+    history = History(log, topics)
+    await history.command(command_record(topics.commands, start()))
+    if events_committed:  # the previous orchestrator also consumed its own decisions
+        await history.decide(*await history.events())
+    await append(log, event_record(topics.events, model_answer()))  # the model worker's answer
+
+    tx = await history.redeliver()
+
+    assert decisions(tx, topics) == [("RunContentCompleted", 2), ("RunCompleted", 3)]
+    assert tx.on(topics.work_model) == []
+
+
+async def test_an_answer_already_decided_is_not_decided_again(log: MemoryLog, topics: Topics) -> None:
+    history = History(log, topics)
+    await history.command(command_record(topics.commands, start()))
+    answer = await append(log, event_record(topics.events, model_answer()))
+    await history.decide(*(r for r in await history.events() if r.offset <= answer.offset))
+
+    tx = await history.redeliver()  # only the decisions RunContentCompleted / RunCompleted are after the commit
+
+    assert tx.sent == []
+    assert await history.decision_seqs() == Counter({0: 1, 1: 1, 2: 1, 3: 1})
+
+
+async def test_own_decisions_after_the_committed_offset_are_folded_so_no_seq_is_decided_twice(
+    log: MemoryLog, topics: Topics
+) -> None:
+    history = History(log, topics)
+    await history.command(command_record(topics.commands, start()))
+    await history.decide(*await history.events())  # events committed up to ModelRequested
+    await append(log, event_record(topics.events, model_answer()))  # answer, not yet consumed ...
+    cancel = CancelRun(run_id="r1", session_id="s1", created_at=int(NOW))
+    await history.command(command_record(topics.commands, cancel))  # ... when a cancel decided RunCancelled (seq 2)
+
+    tx = await history.redeliver()
+
+    assert tx.sent == []  # the answer arrives for a cancelled run: no RunCompleted with seq 2 again
+    assert await history.decision_seqs() == Counter({0: 1, 1: 1, 2: 1})
+    last = read_event((await history.events())[-1])
+    assert (last.event, last.seq) == ("RunCancelled", 2)
+
+
+async def test_on_revoke_forgets_the_sessions_of_lost_event_partitions(log: MemoryLog, topics: Topics) -> None:
+    sessions = {p: next(f"s{i}" for i in range(100) if partition_for(f"s{i}".encode(), 2) == p) for p in (0, 1)}
+    orch = orchestrator(log, topics)
+    for p, session in sessions.items():
+        cmd = start(run_id=f"r{p}", session_id=session)
+        orch.handle(await append(log, command_record(topics.commands, cmd)), RecordingTransaction())
+
+    await orch.on_revoke({TopicPartition(topics.commands, 0)})
+    assert set(orch.sessions) == set(sessions.values())
+
+    await orch.on_revoke({TopicPartition(topics.events, 0)})
+    assert set(orch.sessions) == {sessions[1]}
+
+
+async def test_run_processor_drives_the_orchestrator_end_to_end(log: MemoryLog, topics: Topics) -> None:
+    orch = orchestrator(log, topics)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(log, orch, stop))
+    history = History(log, topics)
+    try:
+        await log.send(command_record(topics.commands, start()))
+        await wait_for_decisions(history, 2)
+        await log.send(event_record(topics.events, model_answer()))
+        await wait_for_decisions(history, 4)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 2)
+
+    events: list[RunEvent] = [read_event(r) for r in await history.events()]
+    assert [(e.event, e.seq, e.part) for e in events] == [
+        ("RunStarted", 0, ""),
+        ("ModelRequested", 1, ""),
+        ("ModelRequestCompleted", 1, "done"),
+        ("RunContentCompleted", 2, ""),
+        ("RunCompleted", 3, ""),
+    ]
+    assert await log.committed(ORCHESTRATOR_GROUP, history.commands_tp) == 1
+    work_tp = TopicPartition(topics.work_model, partition_for(b"r1", 2))
+    assert (await log.end_offsets([work_tp]))[work_tp] == 1
+
+
+async def wait_for_decisions(history: History, n: int) -> None:
+    for _ in range(500):
+        if sum((await history.decision_seqs()).values()) >= n:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"the orchestrator did not decide {n} events")

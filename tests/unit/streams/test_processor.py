@@ -1,0 +1,158 @@
+"""run_processor: each batch's outputs and offsets in one transaction; make_consumer; deadletter_record."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+
+from streams import (
+    MemoryLog,
+    OutRecord,
+    Record,
+    TopicPartition,
+    TopicSpec,
+    Transaction,
+    deadletter_record,
+    make_consumer,
+    run_processor,
+)
+
+pytestmark = pytest.mark.timeout(10)
+
+
+class UpperProcessor:
+    """A BatchProcessor fake: copies each record upper-cased to `sink`; raises on b"crash" (a bug, not bad input)."""
+
+    def __init__(self, source: str, sink: str, group_id: str) -> None:
+        self.topics = [source]
+        self.sink = sink
+        self.group_id = group_id
+        self.seen: list[bytes] = []
+        self.assigned: list[set[TopicPartition]] = []
+        self.revoked: list[set[TopicPartition]] = []
+
+    async def on_assign(self, tps: set[TopicPartition]) -> None:
+        self.assigned.append(set(tps))
+
+    async def on_revoke(self, tps: set[TopicPartition]) -> None:
+        self.revoked.append(set(tps))
+
+    def handle(self, record: Record, tx: Transaction) -> None:
+        if record.value == b"crash":
+            raise RuntimeError("processor bug")
+        self.seen.append(record.value)
+        tx.send(OutRecord(self.sink, record.key or b"", record.value.upper()))
+
+
+@pytest.fixture
+async def log() -> AsyncIterator[MemoryLog]:
+    log = MemoryLog()
+    await log.start()
+    yield log
+    await log.close()
+
+
+@pytest.fixture
+async def names(log: MemoryLog) -> tuple[str, str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    source, sink = f"in.{suffix}", f"out.{suffix}"
+    await log.create_topics([TopicSpec(source, 1), TopicSpec(sink, 1)])
+    return source, sink, f"g.{suffix}"
+
+
+async def values(log: MemoryLog, topic: str) -> list[bytes]:
+    tp = TopicPartition(topic, 0)
+    return [r.value for r in await log.read(tp, 0, (await log.end_offsets([tp]))[tp])]
+
+
+async def run_until(log: MemoryLog, processor: UpperProcessor, done: int) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(log, processor, stop, max_records=2))
+    for _ in range(500):
+        if len(await values(log, processor.sink)) >= done or task.done():
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+
+
+async def test_outputs_and_offsets_are_committed_per_batch(log: MemoryLog, names: tuple[str, str, str]) -> None:
+    source, sink, group = names
+    await log.send_many([OutRecord(source, b"k", v) for v in (b"a", b"b", b"c")])
+    processor = UpperProcessor(source, sink, group)
+
+    await run_until(log, processor, 3)
+
+    assert await values(log, sink) == [b"A", b"B", b"C"]
+    assert await log.committed(group, TopicPartition(source, 0)) == 3
+    assert processor.assigned == [{TopicPartition(source, 0)}]
+
+
+async def test_a_restart_resumes_after_the_committed_batch(log: MemoryLog, names: tuple[str, str, str]) -> None:
+    source, sink, group = names
+    await log.send_many([OutRecord(source, b"k", v) for v in (b"a", b"b")])
+    await run_until(log, UpperProcessor(source, sink, group), 2)
+    await log.send(OutRecord(source, b"k", b"c"))
+
+    again = UpperProcessor(source, sink, group)
+    await run_until(log, again, 3)
+
+    assert again.seen == [b"c"]
+    assert await values(log, sink) == [b"A", b"B", b"C"]
+
+
+async def test_a_crash_mid_batch_leaves_neither_its_outputs_nor_its_offsets(
+    log: MemoryLog, names: tuple[str, str, str]
+) -> None:
+    source, sink, group = names
+    await log.send_many([OutRecord(source, b"k", v) for v in (b"a", b"b", b"c", b"crash")])
+    stop = asyncio.Event()
+
+    with pytest.raises(RuntimeError, match="processor bug"):
+        await asyncio.wait_for(run_processor(log, UpperProcessor(source, sink, group), stop, max_records=2), 2)
+
+    # Batch 1 (a, b) committed with its outputs; batch 2 (c, crash) left nothing.
+    assert await values(log, sink) == [b"A", b"B"]
+    assert await log.committed(group, TopicPartition(source, 0)) == 2
+
+
+async def test_make_consumer_joins_the_processors_group_with_its_callbacks(
+    log: MemoryLog, names: tuple[str, str, str]
+) -> None:
+    source, sink, group = names
+    processor = UpperProcessor(source, sink, group)
+    consumer = make_consumer(log, processor)
+    await consumer.start()
+    await consumer.getmany(timeout_ms=10)
+
+    assert consumer.assignment() == {TopicPartition(source, 0)}
+    assert processor.assigned == [{TopicPartition(source, 0)}]
+
+    successor = UpperProcessor(source, sink, group)
+    other = make_consumer(log, successor)
+    await other.start()
+    await consumer.stop()  # its partition moves to the other member of the group
+    await other.getmany(timeout_ms=10)
+    await other.stop()
+
+    assert successor.assigned == [{TopicPartition(source, 0)}]
+
+
+def test_deadletter_record_keeps_the_reason_and_the_original_position() -> None:
+    original = Record("in", 3, 41, b"key", b"\xffnot utf-8", (), 0)
+
+    out = deadletter_record("dlq", original, "is not JSON")
+
+    assert (out.topic, out.key, out.headers) == ("dlq", b"key", (("deadletter", b"1"),))
+    assert orjson.loads(out.value) == {
+        "reason": "is not JSON",
+        "topic": "in",
+        "partition": 3,
+        "offset": 41,
+        "value": "\ufffdnot utf-8",
+    }
+    assert deadletter_record("dlq", Record("in", 0, 0, None, b"v", (), 0), "r").key == b""
