@@ -195,7 +195,11 @@ def _start_command(event: RunStarted) -> StartRun:
 def _rejected_start_command(event: RunError) -> StartRun:
     # The rejection does not depend on the message, which the RunError does not record.
     return StartRun(
-        run_id=event.run_id, session_id=event.session_id, created_at=event.created_at, agent_id=event.agent_id, message=""
+        run_id=event.run_id,
+        session_id=event.session_id,
+        created_at=event.created_at,
+        agent_id=event.agent_id,
+        message="",
     )
 
 

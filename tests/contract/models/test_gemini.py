@@ -537,6 +537,16 @@ async def test_error_object_mid_stream(gemini_server: FixtureServer, http: httpx
     assert len(gemini_server.requests) == 1  # output was already yielded: no retry
 
 
+async def test_error_envelope_in_a_2xx_body(gemini_server: FixtureServer, http: httpx.AsyncClient) -> None:
+    gemini_server.queue(Reply(body=fixture("error_429_resource_exhausted.json"), content_type=JSON))
+    _, error = await collect_until_error(model(gemini_server, http))
+    assert type(error) is ModelRateLimitedError  # the envelope's code decides the class
+    gemini_server.queue(Reply(body=b'data: {"error": {"message": "lost", "status": "UNKNOWN"}}\n\n'))
+    _, error = await collect_until_error(model(gemini_server, http))
+    assert type(error) is ModelServerError
+    assert (error.status_code, str(error)) == (200, "Gemini reported an error mid-stream (UNKNOWN): lost")
+
+
 def accumulator() -> GeminiStreamAccumulator:
     def on_error(payload: Any) -> Exception:
         raise AssertionError(payload)

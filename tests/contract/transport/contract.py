@@ -374,6 +374,19 @@ class TransportContract(abc.ABC):
         finally:
             await consumer.stop()
 
+    async def test_commit_without_a_group_is_rejected(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        topic = await self.topic(log, "nogroup", 1)
+        tp = TopicPartition(topic, 0)
+        consumer = log.consumer([topic], group_id=None)
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            with pytest.raises(StreamError):
+                await consumer.commit({tp: 1})
+        finally:
+            await consumer.stop()
+
     async def test_assign_on_a_group_consumer_is_rejected(self, make_log: LogFactory) -> None:
         log = await make_log()
         topic = await self.topic(log, "noassign", 1)
@@ -646,6 +659,18 @@ class DurableTransportContract(TransportContract):
         assert await log.committed(group, TopicPartition(b, 0)) == 1
         assert await log.committed(group, TopicPartition(a, 0)) == 0
         assert await log.committed(group, TopicPartition(a, 1)) is None
+
+    async def test_close_completes_pending_appends(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        topic = await self.topic(log, "pending", 1)
+        tp = TopicPartition(topic, 0)
+        sends = [asyncio.create_task(log.send(OutRecord(topic, b"k", f"v{i}".encode()))) for i in range(5)]
+        await asyncio.sleep(0)  # the appends are under way, not finished
+
+        log = await make_log.reopen(log)
+
+        assert all(task.done() and task.exception() is None for task in sends)
+        assert [r.value for r in await log.read(tp, 0, 10)] == [f"v{i}".encode() for i in range(5)]
 
     async def test_offsets_continue_after_restart(self, make_log: LogFactory) -> None:
         log = await make_log()

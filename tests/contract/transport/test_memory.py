@@ -32,6 +32,13 @@ class MemoryLogSpecifics:
         assert log.partitions_for(topic) == 2
         assert (await log.end_offsets([tp]))[tp] == 1
 
+    async def test_reads_of_an_unknown_topic_are_empty(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        tp = TopicPartition(unique("unknown"), 0)
+
+        assert await log.read(tp, 0, 10) == []
+        assert await log.end_offsets([tp]) == {tp: 0}
+
     async def test_closed_log_rejects_appends_and_polls(self, make_log: LogFactory) -> None:
         log = await make_log()
         topic = unique("closed")

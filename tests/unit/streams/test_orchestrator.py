@@ -264,6 +264,18 @@ async def test_own_decisions_after_the_committed_offset_are_folded_so_no_seq_is_
     assert (last.event, last.seq) == ("RunCancelled", 2)
 
 
+async def test_on_assign_skips_undecodable_event_records(log: MemoryLog, topics: Topics) -> None:
+    history = History(log, topics)
+    await append(log, OutRecord(topics.events, b"s1", b"garbage"))
+    await history.command(command_record(topics.commands, start()))
+    await history.decide(*await history.events())
+    fresh = orchestrator(log, topics)
+
+    await fresh.on_assign({history.events_tp})
+
+    assert fresh.sessions["s1"].runs["r1"].pending_model_seq == 1
+
+
 async def test_on_revoke_forgets_the_sessions_of_lost_event_partitions(log: MemoryLog, topics: Topics) -> None:
     sessions = {p: next(f"s{i}" for i in range(100) if partition_for(f"s{i}".encode(), 2) == p) for p in (0, 1)}
     orch = orchestrator(log, topics)

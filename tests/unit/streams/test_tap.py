@@ -18,7 +18,7 @@ from engine import (
     RunEvent,
     RunStarted,
 )
-from streams import EventTap, MemoryLog, Subscription, Topics, event_record
+from streams import EventTap, MemoryLog, OutRecord, Subscription, Topics, event_record
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -133,6 +133,7 @@ async def test_events_without_subscribers_are_dropped(log: MemoryLog, topics: To
 
 async def test_replay_run_reads_a_runs_recorded_events(log: MemoryLog, topics: Topics, tap: EventTap) -> None:
     mine = run_events("r1", "s1")
+    await log.send(OutRecord(topics.events, b"s1", b"{}"))  # no run id: never anyone's
     await append(log, topics, interleave(mine, run_events("r2", "s1"), run_events("r3", "s2")))
 
     everything = await tap.replay_run("s1", "r1")

@@ -104,7 +104,7 @@ async def records(log: MemoryLog, topic: str) -> list[Record]:
 
 
 async def done_ids(log: MemoryLog, topics: Topics) -> list[str]:
-    values = [orjson.loads(r.value) for r in await records(log, topics.events)]
+    values = [orjson.loads(r.value) for r in await records(log, topics.events) if r.value != b"garbage"]
     return [v["event_id"] for v in values if v.get("part") == "done"]
 
 
@@ -166,6 +166,7 @@ async def test_a_restarted_loop_skips_items_already_answered_and_executes_the_re
     answered = [second[0], second[3], second[4]]
     await send_work(log, topics, second)
     await log.send_many([event_record(topics.events, answer(w)) for w in answered])
+    await log.send_many([OutRecord(topics.events, f"s{run}".encode(), b"garbage") for run in range(6)])  # skipped
     assert not await all_committed(log, topics.work_model)
 
     restarted = CountingHandler()
@@ -245,3 +246,32 @@ async def test_items_finishing_after_their_partition_moved_do_not_rewind_the_new
 
 async def _true(value: bool) -> bool:
     return value
+
+
+class FailingHandler(CountingHandler):
+    """Breaks its contract (must not raise) on one run."""
+
+    async def execute(self, work: WorkItem, emit: Emit) -> list[RunEvent]:
+        if work.run_id == "r-broken":
+            self.executed[(work.run_id, work.seq)] += 1
+            raise RuntimeError("handler bug")
+        return await super().execute(work, emit)
+
+
+async def test_an_item_whose_handler_raises_is_logged_and_holds_its_offset_for_redelivery(
+    log: MemoryLog, topics: Topics, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = item(0, 1, run_id="r-broken")
+    tp = TopicPartition(topics.work_model, partition_for(b"r-broken", 2))
+    later = next(w for w in (item(run, 1) for run in range(50)) if partition_for(w.run_id.encode(), 2) == tp.partition)
+    await send_work(log, topics, [broken, later])
+    handler = FailingHandler()
+
+    async with running(WorkerLoop(log, topics, topics.work_model, GROUP, handler)):
+        await eventually(lambda: _true(sum(handler.executed.values()) == 2 and handler.running == 0), "both items")
+        await asyncio.sleep(0.02)
+
+    assert await log.committed(GROUP, tp) == 0  # the later item finished, but the commit waits at the broken one
+    assert await done_ids(log, topics) == [f"{later.run_id}:1:done"]
+    assert "work item" in caplog.text
+    assert "handler bug" in caplog.text
