@@ -51,6 +51,8 @@ def build_specs(
     specs = []
     for f in dataclasses.fields(cls):
         conv = codecs.get(f.name)
+        if conv is None and str(f.type).startswith("tuple["):
+            conv = (list, tuple)  # JSON has no tuples: restore them on decode
         has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
         specs.append(
             FieldSpec(

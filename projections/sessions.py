@@ -62,6 +62,8 @@ def fold_event(view: SessionsView, event: RunEvent) -> None:
     if row is None:
         return
     data = row["run_data"]
+    if data["status"] != "RUNNING":
+        return  # a finished run is frozen: late worker answers are ignored, as the engine ignores them
     if isinstance(event, ModelRequestCompleted) and event.part == "done" and event.message is not None:
         message = event.message.to_dict()
         if any(m.get("id") == message["id"] for m in run_messages(data)):

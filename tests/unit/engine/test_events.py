@@ -183,7 +183,7 @@ def test_to_agno_keeps_agnos_fields_and_hides_engine_ones() -> None:
     assert "duration" not in completed.to_agno()
     assert completed.to_agno()["time_to_first_token"] == 0.1
     assert started.to_dict()["message"] == USER.to_dict()
-    assert started.to_dict()["history_run_ids"] == ("r0",)
+    assert started.to_dict()["history_run_ids"] == ["r0"]
 
 
 def test_to_agno_keeps_the_nested_tool_dict_with_its_none_values() -> None:
