@@ -6,7 +6,7 @@ with the same `storage` re-opens the same data (a SQLite file, a broker). `Durab
 adds the restart tests for transports whose data outlives `close()`.
 
 Every test uses unique topic and group names (uuid suffix), so the suite can share one broker. Waits are
-polls with a deadline (`poll_timeout`), never fixed sleeps, so a real broker's rebalance latency fits.
+polls with a deadline (`poll_timeout`), so a real broker's rebalance latency fits.
 """
 
 from __future__ import annotations

@@ -142,19 +142,19 @@ async def test_start_run_for_an_unknown_agent_decides_run_error(log: MemoryLog, 
 
 
 @pytest.mark.parametrize(
-    ("topic_of", "value", "reason"),
+    ("topic_name", "value", "reason"),
     [
-        (lambda t: t.commands, b"not json", "is not JSON"),
-        (lambda t: t.commands, b'{"command": "Explode", "run_id": "r", "session_id": "s"}', "unknown command"),
-        (lambda t: t.commands, b'{"command": "StartRun", "run_id": "r", "session_id": "s"}', "StartRun"),
-        (lambda t: t.events, b"[1]", "is not a JSON object"),
-        (lambda t: t.events, b'{"event": "Nope"}', "unknown event type"),
+        ("commands", b"not json", "is not JSON"),
+        ("commands", b'{"command": "Explode", "run_id": "r", "session_id": "s"}', "unknown command"),
+        ("commands", b'{"command": "StartRun", "run_id": "r", "session_id": "s"}', "StartRun"),
+        ("events", b"[1]", "is not a JSON object"),
+        ("events", b'{"event": "Nope"}', "unknown event type"),
     ],
 )
 async def test_an_undecodable_record_is_dead_lettered_with_its_reason(
-    log: MemoryLog, topics: Topics, topic_of: object, value: bytes, reason: str
+    log: MemoryLog, topics: Topics, topic_name: str, value: bytes, reason: str
 ) -> None:
-    topic = topic_of(topics)  # type: ignore[operator]
+    topic: str = getattr(topics, topic_name)
     record = await append(log, OutRecord(topic, b"s1", value))
     tx = RecordingTransaction()
 

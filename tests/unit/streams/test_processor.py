@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import orjson
 import pytest
@@ -28,7 +28,7 @@ class UpperProcessor:
     """A BatchProcessor fake: copies each record upper-cased to `sink`; raises on b"crash" (a bug, not bad input)."""
 
     def __init__(self, source: str, sink: str, group_id: str) -> None:
-        self.topics = [source]
+        self.topics: Sequence[str] = [source]
         self.sink = sink
         self.group_id = group_id
         self.seen: list[bytes] = []
