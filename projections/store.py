@@ -73,8 +73,13 @@ class SqliteViewStore:
         self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        if self._path == ":memory:":
+            # One shared in-memory database for the writer and every reader (kept alive by the writer).
+            uri = f"file:agnostream-views-{id(self)}?mode=memory&cache=shared"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys=ON")
+            return conn
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

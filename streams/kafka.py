@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka import TopicPartition as KafkaTP
 from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor  # type: ignore[import-untyped]
 
 from .errors import BrokerUnavailableError, CommitFailedError, StreamError, StreamTimeoutError, TopicMismatchError
 from .records import Record, TopicPartition
@@ -46,7 +47,11 @@ def _map_kafka_errors(what: str) -> Iterator[None]:
         raise CommitFailedError(f"{what}: {exc}") from exc
     except (kafka_errors.KafkaTimeoutError, kafka_errors.RequestTimedOutError) as exc:
         raise StreamTimeoutError(f"{what}: {exc}") from exc
-    except (kafka_errors.KafkaConnectionError, kafka_errors.NodeNotReadyError, kafka_errors.KafkaUnavailableError) as exc:
+    except (
+        kafka_errors.KafkaConnectionError,
+        kafka_errors.NodeNotReadyError,
+        kafka_errors.KafkaUnavailableError,
+    ) as exc:
         raise BrokerUnavailableError(f"{what}: Kafka is unreachable ({exc}); check the bootstrap servers") from exc
     except kafka_errors.KafkaError as exc:
         raise StreamError(f"{what}: {type(exc).__name__}: {exc}") from exc
@@ -162,7 +167,10 @@ class KafkaLog:
                 )
         missing = [s for s in specs if s.name not in existing]
         if missing:
-            new = [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=dict(s.config or {})) for s in missing]
+            new = [
+                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=dict(s.config or {}))
+                for s in missing
+            ]
             with _map_kafka_errors("creating topics"), contextlib.suppress(kafka_errors.TopicAlreadyExistsError):
                 await self._admin.create_topics(new)
             for spec in missing:
@@ -349,6 +357,9 @@ class _KafkaConsumer:
             enable_auto_commit=False,
             auto_offset_reset=auto_offset_reset,
             isolation_level="read_committed",
+            # Range assignment co-partitions runs.commands and runs.events (same key, same partition count),
+            # which the orchestrator needs; aiokafka's default round-robin does not.
+            partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=300000,

@@ -65,6 +65,7 @@ class MemoryLog:
         self._groups: dict[str, list[_MemoryConsumer]] = {}
         self._consumers: set[_MemoryConsumer] = set()
         self._pending: list[_Batch] = []
+        self._unsaved_topics: list[tuple[str, int]] = []
         self._flushing = False
         self._store: SqliteStore | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -85,6 +86,7 @@ class MemoryLog:
         offsets = await loop.run_in_executor(self._executor, store.load_offsets)
         for name, partitions in topics.items():
             self._add_topic(name, partitions)
+        self._unsaved_topics.clear()
         for r in records:
             self._parts[r.topic][r.partition].append(r)
             self._reserved[r.tp] = r.offset + 1
@@ -111,6 +113,7 @@ class MemoryLog:
         self._parts[name] = [[] for _ in range(partitions)]
         for p in range(partitions):
             self._reserved.setdefault(TopicPartition(name, p), 0)
+        self._unsaved_topics.append((name, partitions))  # written with the next flush
         return True
 
     async def create_topics(self, specs: Sequence[TopicSpec]) -> None:
@@ -132,7 +135,7 @@ class MemoryLog:
             self._add_topic(spec.name, spec.partitions)
             new.append((spec.name, spec.partitions))
         if new:
-            await self._append([], [], new)
+            await self._append([], [], [])
 
     def partitions_for(self, topic: str) -> int:
         """Partition count of `topic` (creating it with the default count if unknown)."""
@@ -168,11 +171,12 @@ class MemoryLog:
         for o in out:
             if o.topic not in self._parts:
                 self._add_topic(o.topic, self._default_partitions)
-                topics.append((o.topic, self._default_partitions))
             tp = TopicPartition(o.topic, partition_for(o.key, len(self._parts[o.topic])))
             offset = self._reserved[tp]
             self._reserved[tp] = offset + 1
             records.append(Record(o.topic, tp.partition, offset, o.key, o.value, o.headers, now_ms))
+        topics = topics + self._unsaved_topics
+        self._unsaved_topics = []
         if self._store is None:
             self._publish(records, offsets)
             return records
@@ -201,6 +205,8 @@ class MemoryLog:
                     for b in batches:
                         if not b.done.done():
                             b.done.set_exception(exc)
+                    self._unsaved_topics = topics + self._unsaved_topics
+                    self._renumber_after_failure()
                     continue
                 for b in batches:
                     self._publish(b.records, b.offsets)
@@ -208,6 +214,22 @@ class MemoryLog:
                         b.done.set_result(None)
         finally:
             self._flushing = False
+
+    def _renumber_after_failure(self) -> None:
+        """Keep offsets dense after a failed write.
+
+        Offsets are reserved again from the visible end, and the batches queued behind the failed ones
+        (whose offsets were reserved after the lost records) are renumbered.
+        """
+        for tp in self._reserved:
+            self._reserved[tp] = len(self._parts[tp.topic][tp.partition])
+        for batch in self._pending:
+            renumbered = []
+            for r in batch.records:
+                offset = self._reserved[r.tp]
+                self._reserved[r.tp] = offset + 1
+                renumbered.append(Record(r.topic, r.partition, offset, r.key, r.value, r.headers, r.timestamp_ms))
+            batch.records[:] = renumbered
 
     def _publish(self, records: list[Record], offsets: list[tuple[str, TopicPartition, int]]) -> None:
         touched: set[TopicPartition] = set()
@@ -277,16 +299,24 @@ class MemoryLog:
                 self._rebalance(consumer.group_id)
 
     def _rebalance(self, group_id: str) -> None:
-        """Range-free round-robin assignment of every subscribed partition over the members, in join order."""
+        """Kafka's range assignment: per topic, contiguous partition ranges over the members in join order.
+
+        Topics with the same partition count are co-partitioned: a member that owns partition p of
+        `runs.commands` also owns partition p of `runs.events` (the orchestrator relies on this).
+        """
         members = self._groups.get(group_id, [])
         if not members:
             return
-        topics = sorted({t for m in members for t in m.topics})
-        tps = [TopicPartition(t, p) for t in topics for p in range(len(self._parts[t]))]
         plan: dict[_MemoryConsumer, set[TopicPartition]] = {m: set() for m in members}
-        for i, tp in enumerate(tps):
-            eligible = [m for m in members if tp.topic in m.topics]
-            plan[eligible[i % len(eligible)]].add(tp)
+        for topic in sorted({t for m in members for t in m.topics}):
+            eligible = [m for m in members if topic in m.topics]
+            n = len(self._parts[topic])
+            per, extra = divmod(n, len(eligible))
+            start = 0
+            for i, member in enumerate(eligible):
+                count = per + (1 if i < extra else 0)
+                plan[member].update(TopicPartition(topic, p) for p in range(start, start + count))
+                start += count
         for member, tps_for in plan.items():
             member.reassign(tps_for)
 
@@ -350,6 +380,9 @@ class _MemoryConsumer:
         if self.group_id is not None:
             raise CommitFailedError("assign() is only for consumers without a group_id")
         self._assignment = set(partitions)
+        for tp in self._assignment:
+            if tp.topic not in self.log._parts:
+                self.log._add_topic(tp.topic, self.log._default_partitions)
         for tp in self._assignment:
             self._positions.setdefault(tp, 0 if self._reset == "earliest" else len(self.log._records(tp)))
         self.log._consumers.add(self)

@@ -17,11 +17,14 @@ from engine import Agent, Message, Tool
 def record(path: str, n: int) -> str:
     """Sleep, then append `n` to the file at `path` (one line per completed execution).
 
+    Call n sleeps 0.4 * n seconds, so the parallel calls 1 and 2 finish well apart and a kill after the
+    first completion lands while call 2 is still sleeping (not between its write and its commit).
+
     Args:
         path: file to append to.
         n: the call number.
     """
-    time.sleep(0.6)
+    time.sleep(0.4 * n)
     with Path(path).open("a") as f:
         f.write(f"{n}\n")
     return f"recorded {n}"

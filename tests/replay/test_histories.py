@@ -74,7 +74,9 @@ def test_replay_cli_exit_codes_and_report() -> None:
     clean = run_cli("--log", str(HISTORIES / "weather_two_runs.jsonl"), "--agents", "tests.replay.agents")
     assert clean.returncode == 0, clean.stderr
     assert "no divergence" in clean.stdout
-    bad = run_cli("--log", str(HISTORIES / "weather_two_runs_tampered.jsonl"), "--agents", "tests.replay.agents", "--json")
+    bad = run_cli(
+        "--log", str(HISTORIES / "weather_two_runs_tampered.jsonl"), "--agents", "tests.replay.agents", "--json"
+    )
     assert bad.returncode == 1
     report = orjson.loads(bad.stdout)
     assert [(d["run_id"], d["seq"]) for d in report["divergences"]] == [("run-2", 5)]

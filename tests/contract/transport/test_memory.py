@@ -14,11 +14,6 @@ from streams._sqlite_store import SqliteStore
 
 pytestmark = pytest.mark.timeout(10)
 
-COPARTITION_GAP = (
-    "MemoryLog._rebalance assigns round-robin over the flat (topic, partition) list, so with 3 partitions and "
-    "2 members runs.commands p0 and runs.events p0 go to different members (the orchestrator needs them together)"
-)
-
 
 class MemoryLogSpecifics:
     """Behaviour of the embedded log beyond the contract (both modes)."""
@@ -68,10 +63,6 @@ class MemoryLogSpecifics:
 
         assert [(r.offset, r.value) for r in await log.read(tp, 0, 10)] == [(i, str(i).encode()) for i in range(4)]
         assert (await log.end_offsets([tp]))[tp] == 4
-
-    @pytest.mark.xfail(reason=COPARTITION_GAP, raises=AssertionError, strict=True)
-    async def test_group_assignment_is_co_partitioned(self, make_log: LogFactory) -> None:
-        await TransportContract.test_group_assignment_is_co_partitioned(self, make_log)  # type: ignore[arg-type]
 
 
 class TestMemoryLogInMemory(MemoryLogSpecifics, TransportContract):
@@ -153,12 +144,6 @@ class TestMemoryLogDurable(MemoryLogSpecifics, DurableTransportContract):
         assert (await log.end_offsets([tp]))[tp] == 0
         assert await log.read(tp, 0, 10) == []
 
-    @pytest.mark.xfail(
-        reason="MemoryLog._append reserves offsets before the write; a failed write leaves a gap, so the next "
-        "record has offset 1 at list index 0 and offset-based reads/positions/commits go wrong",
-        raises=AssertionError,
-        strict=True,
-    )
     async def test_offsets_stay_dense_after_a_failed_write(self, make_log: LogFactory, tmp_path: Path) -> None:
         log = await make_log()
         topic = unique("gap")
@@ -174,12 +159,6 @@ class TestMemoryLogDurable(MemoryLogSpecifics, DurableTransportContract):
 
         assert [(r.offset, r.value) for r in await log.read(tp, 0, 10)] == [(0, b"kept")]
 
-    @pytest.mark.xfail(
-        reason="MemoryLog._join creates a subscribed, not-yet-existing topic in memory only; records sent to it "
-        "are stored but the topic row is not, so re-opening the file fails with KeyError in MemoryLog.start",
-        raises=KeyError,
-        strict=True,
-    )
     async def test_a_topic_created_by_a_subscription_survives_restart(self, make_log: LogFactory) -> None:
         log = await make_log()
         topic = unique("subscribed")

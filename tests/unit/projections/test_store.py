@@ -384,11 +384,6 @@ def test_the_view_projected_in_batches_through_the_store_equals_a_rebuild(store:
     assert store.positions("sessions") == {TopicPartition(EVENTS, 0): len(log)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlite3.OperationalError,
-    reason="BUG: each reader connection to ':memory:' opens its own empty database (no such table: agno_sessions)",
-)
 def test_an_in_memory_store_serves_reads_of_what_it_wrote() -> None:
     store = SqliteViewStore(":memory:")
     store.open()
