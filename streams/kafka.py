@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +111,9 @@ class KafkaLog:
         self._producer: Any = None
         self._txp: Any = None
         self._pending: list[tuple[_KafkaTransaction, asyncio.Future[None]]] = []
+        self._sending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._committer: asyncio.Task[None] | None = None
 
     def _common(self) -> dict[str, Any]:
@@ -127,9 +130,11 @@ class KafkaLog:
             await self._admin.start()
             self._producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)
             await self._producer.start()
+            await self.describe(await self._admin.list_topics())
 
     async def close(self) -> None:
-        """Finish pending transactions and close every client."""
+        """Finish pending appends and transactions, then close every client."""
+        await self._idle.wait()
         if self._committer is not None:
             with contextlib.suppress(Exception):
                 await self._committer
@@ -194,7 +199,7 @@ class KafkaLog:
 
     async def send(self, record: OutRecord) -> TopicPartition:
         """Append one record with the idempotent producer; returns its partition once acknowledged."""
-        with _map_kafka_errors(f"producing to {record.topic}"):
+        with self._tracked(), _map_kafka_errors(f"producing to {record.topic}"):
             meta = await self._producer.send_and_wait(
                 record.topic, value=record.value, key=record.key, headers=list(record.headers)
             )
@@ -202,11 +207,23 @@ class KafkaLog:
 
     async def send_many(self, records: Sequence[OutRecord]) -> None:
         """Append records (order kept per partition) and wait for every acknowledgement."""
-        with _map_kafka_errors("producing"):
+        with self._tracked(), _map_kafka_errors("producing"):
             futures = [
                 await self._producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers)) for r in records
             ]
             await asyncio.gather(*futures)
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Count an append in flight so `close()` waits for it."""
+        self._sending += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            if self._sending == 0:
+                self._idle.set()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_KafkaTransaction]:
@@ -298,6 +315,7 @@ class KafkaLog:
         with _map_kafka_errors(f"reading {tp.topic}/{tp.partition}"):
             await reader.start()
             try:
+                end = min(end, int((await reader.end_offsets([_tp(tp)]))[_tp(tp)]))
                 reader.assign([_tp(tp)])
                 reader.seek(_tp(tp), start)
                 while await reader.position(_tp(tp)) < end:
@@ -324,17 +342,44 @@ class KafkaLog:
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, on_assign: RebalanceCallback | None, on_revoke: RebalanceCallback | None) -> None:
+    """Turns Kafka's eager rebalance (revoke everything, then assign) into incremental callbacks.
+
+    The processors' callbacks see only partitions actually lost (`on_revoke`) or gained (`on_assign`), as
+    with the embedded log, so state of partitions a member keeps is not dropped and rebuilt. This is safe:
+    in an eager rebalance no other member owns a partition between our revoke and our assign.
+    """
+
+    def __init__(
+        self,
+        on_assign: RebalanceCallback | None,
+        on_revoke: RebalanceCallback | None,
+        restore: Callable[[set[TopicPartition]], None],
+    ) -> None:
         self._on_assign = on_assign
         self._on_revoke = on_revoke
+        self._restore = restore
+        self.owned: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        if self._on_revoke is not None and revoked:
-            await self._on_revoke({TopicPartition(tp.topic, tp.partition) for tp in revoked})
+        pass  # decided in on_partitions_assigned, once the new assignment is known
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        if self._on_assign is not None and assigned:
-            await self._on_assign({TopicPartition(tp.topic, tp.partition) for tp in assigned})
+        now = {TopicPartition(tp.topic, tp.partition) for tp in assigned}
+        lost, gained = self.owned - now, now - self.owned
+        # An eager rebalance resets every position to the committed offset; a kept partition continues
+        # where this member was, so records it already handed out are not delivered twice.
+        self._restore(now & self.owned)
+        self.owned = now
+        if lost and self._on_revoke is not None:
+            await self._on_revoke(lost)
+        if gained and self._on_assign is not None:
+            await self._on_assign(gained)
+
+    async def stopped(self) -> None:
+        """Report every owned partition as revoked (the consumer left the group)."""
+        lost, self.owned = self.owned, set()
+        if lost and self._on_revoke is not None:
+            await self._on_revoke(lost)
 
 
 class _KafkaConsumer:
@@ -350,7 +395,8 @@ class _KafkaConsumer:
         self._log = log
         self._topics = topics
         self.group_id = group_id
-        self._listener = _Listener(on_assign, on_revoke)
+        self._listener = _Listener(on_assign, on_revoke, self._restore_positions)
+        self._positions: dict[TopicPartition, int] = {}
         self._consumer = AIOKafkaConsumer(
             **log._common(),
             group_id=group_id,
@@ -378,10 +424,28 @@ class _KafkaConsumer:
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            with contextlib.suppress(Exception):
+            try:
                 await self._consumer.stop()
+                await self._listener.stopped()
+            except asyncio.CancelledError:
+                # aiokafka cancels and awaits its own committed-offsets task on stop; only a cancellation of
+                # *our* task may propagate.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+            except Exception:  # noqa: S110 - stopping a broken consumer must not hide the original error
+                pass
+
+    def _restore_positions(self, kept: set[TopicPartition]) -> None:
+        for tp in kept:
+            if tp in self._positions:
+                self._consumer.seek(_tp(tp), self._positions[tp])
+        for tp in set(self._positions) - kept:
+            del self._positions[tp]
 
     def assignment(self) -> set[TopicPartition]:
+        if not self._started:
+            return set()
         return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
     def assign(self, partitions: Iterable[TopicPartition]) -> None:
@@ -391,18 +455,26 @@ class _KafkaConsumer:
 
     def seek(self, tp: TopicPartition, next_offset: int) -> None:
         self._consumer.seek(_tp(tp), next_offset)
+        self._positions[tp] = next_offset
 
-    def position(self, tp: TopicPartition) -> int:
-        raise NotImplementedError("use the async position of aiokafka; not needed by processors")
+    async def position(self, tp: TopicPartition) -> int:
+        with _map_kafka_errors("reading a position"):
+            return int(await self._consumer.position(_tp(tp)))
 
     async def getmany(self, timeout_ms: int = 1000, max_records: int = 500) -> dict[TopicPartition, list[Record]]:
         with _map_kafka_errors(f"consuming {self._topics}"):
             batch = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
-        return {TopicPartition(tp.topic, tp.partition): [_record(r) for r in rs] for tp, rs in batch.items() if rs}
+        out = {TopicPartition(tp.topic, tp.partition): [_record(r) for r in rs] for tp, rs in batch.items() if rs}
+        for tp, records in out.items():
+            self._positions[tp] = records[-1].offset + 1
+        return out
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         if self.group_id is None:
             raise CommitFailedError("commit() needs a consumer with a group_id")
+        lost = [tp for tp in offsets if tp not in self.assignment()] if self._started else list(offsets)
+        if lost:
+            raise CommitFailedError(f"partitions {sorted(lost)} are not assigned to this consumer (rebalanced)")
         with _map_kafka_errors(f"committing offsets of {self.group_id}"):
             await self._consumer.commit({_tp(tp): o for tp, o in offsets.items()})
 

@@ -391,7 +391,7 @@ class _MemoryConsumer:
         self._positions[tp] = next_offset
         self.wake()
 
-    def position(self, tp: TopicPartition) -> int:
+    async def position(self, tp: TopicPartition) -> int:
         return self._positions[tp]
 
     async def _apply_rebalance(self) -> None:

@@ -79,8 +79,8 @@ class Consumer(Protocol):
         """Set the next offset to read from `tp`."""
         ...
 
-    def position(self, tp: TopicPartition) -> int:
-        """Return the next offset to read from `tp`."""
+    async def position(self, tp: TopicPartition) -> int:
+        """Return the next offset to read from `tp` (after the last record returned)."""
         ...
 
     async def getmany(self, timeout_ms: int = 1000, max_records: int = 500) -> dict[TopicPartition, list[Record]]:

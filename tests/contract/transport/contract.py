@@ -362,12 +362,12 @@ class TransportContract(abc.ABC):
             consumer.assign([tp])
             assert consumer.assignment() == {tp}
             consumer.seek(tp, 2)
-            assert consumer.position(tp) == 2
+            assert await consumer.position(tp) == 2
 
             records = await self.poll_n(consumer, 3)
             assert offsets(records) == [2, 3, 4]
             assert {r.tp for r in records} == {tp}
-            assert consumer.position(tp) == 5
+            assert await consumer.position(tp) == 5
 
             consumer.seek(tp, 0)
             assert offsets(await self.poll_n(consumer, 5)) == [0, 1, 2, 3, 4]
@@ -583,7 +583,8 @@ class TransportContract(abc.ABC):
         redelivered = moved[0] + await self.poll(
             one, lambda rs: len(rs) + len(moved[0]) >= len(theirs), what="redelivery"
         )
-        assert sorted((r.partition, r.offset) for r in redelivered) == sorted((tp.partition, 1) for tp in theirs)
+        got_positions = sorted((r.partition, r.offset) for r in redelivered)
+        assert got_positions == sorted((tp.partition, 1) for tp in theirs), got_positions
         await one.stop()
 
     async def _drain_both(self, one: Consumer, two: Consumer, n: int) -> dict[int, list[Record]]:
@@ -669,7 +670,9 @@ class DurableTransportContract(TransportContract):
 
         log = await make_log.reopen(log)
 
-        assert all(task.done() and task.exception() is None for task in sends)
+        assert all(task.done() and task.exception() is None for task in sends), [
+            (t.done(), t.done() and t.exception()) for t in sends
+        ]
         assert [r.value for r in await log.read(tp, 0, 10)] == [f"v{i}".encode() for i in range(5)]
 
     async def test_offsets_continue_after_restart(self, make_log: LogFactory) -> None:
