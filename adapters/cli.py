@@ -7,6 +7,7 @@
     agnostream replay --log FILE [--agents MODULE] [--json]
     agnostream export --log FILE --out FILE.jsonl
     agnostream bfcl   [--category C] [--limit N] [--out FILE]
+    agnostream providers [--json | --markdown]
 
 Defaults come from `adapters.settings` (AGNOSTREAM_* variables); flags override them. `run` without
 `--url` runs the agent in-process on the embedded log (no server, no Kafka, no API key for the demo).
@@ -27,6 +28,7 @@ from engine import ConfigurationError, EngineError, decode_event, replay_check
 from projections import SqliteViewStore
 from streams import KafkaLog, Topics
 
+from . import cli_providers
 from .agents_loader import load_agents
 from .brokers import make_log, parse_broker
 from .logfile import read_events
@@ -90,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
 
     bfcl = sub.add_parser("bfcl", help="run BFCL multi-turn cases through the engine (needs bfcl-eval)")
     bfcl.add_argument("rest", nargs=argparse.REMAINDER)
+
+    cli_providers.add_parser(sub)
     return parser
 
 
@@ -109,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_replay(args))
         if args.command == "export":
             return asyncio.run(_export(args))
+        if args.command == "providers":
+            return cli_providers.providers(args, load_settings()[1])
         if args.command == "bfcl":
             from .bfcl.__main__ import main as bfcl_main
 

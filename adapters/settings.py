@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         os_security_key: bearer token required on every route when set (OS_SECURITY_KEY, as agno).
         content_flush_ms: RunContent coalescing window in milliseconds (AGNOSTREAM_CONTENT_FLUSH_MS).
         tool_timeout_s: per-call tool timeout in seconds (AGNOSTREAM_TOOL_TIMEOUT_S).
+        demo_provider: model provider of the demo agents (AGNOSTREAM_DEMO_PROVIDER): `scripted` (default,
+            no key) or a provider key of `adapters.models.registry` (`openai`, `gemini`, `ollama`, ...).
+        demo_model: model id for `demo_provider` (AGNOSTREAM_DEMO_MODEL); empty means the provider's default.
     """
 
     model_config = SettingsConfigDict(env_prefix="AGNOSTREAM_", env_file=".env", extra="ignore")
@@ -119,6 +122,8 @@ class Settings(BaseSettings):
     content_flush_ms: int = Field(default=20, ge=0)
     tool_timeout_s: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    demo_provider: str = "scripted"
+    demo_model: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -40,6 +40,8 @@ class SessionsProjection:
         self.name = name
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"projection-{name}")
         self._positions: dict[TopicPartition, int] = {}
+        self._read_to: dict[TopicPartition, int] = {}
+        """Consumer position per partition: past transaction markers, unlike `_positions` (last record + 1)."""
         self._ready = asyncio.Event()
 
     async def _call(self, fn: Any, *args: Any) -> Any:
@@ -67,11 +69,15 @@ class SessionsProjection:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=100, max_records=2000)
                 if not batch:
+                    for tp in tps:
+                        self._read_to[tp] = await consumer.position(tp)
                     continue
                 positions = {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 records = [r for rs in batch.values() for r in rs]
                 await self._call(self._apply, records, positions)
                 self._positions.update(positions)
+                for tp in batch:
+                    self._read_to[tp] = await consumer.position(tp)
         finally:
             await consumer.stop()
 
@@ -112,7 +118,10 @@ class SessionsProjection:
         n = self._log.partitions_for(self._t.events)
         ends = await self._log.end_offsets([TopicPartition(self._t.events, p) for p in range(n)])
         deadline = time.monotonic() + timeout_s
-        while any(self._positions.get(tp, 0) < end for tp, end in ends.items()):
+        def behind(tp: TopicPartition, end: int) -> bool:
+            return max(self._positions.get(tp, 0), self._read_to.get(tp, 0)) < end
+
+        while any(behind(tp, end) for tp, end in ends.items()):
             if time.monotonic() > deadline:
                 raise ProjectionLagTimeoutError(f"projection {self.name!r} not caught up after {timeout_s}s")
             await asyncio.sleep(0.005)

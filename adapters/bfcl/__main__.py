@@ -39,6 +39,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workdir", type=Path, default=None, help="log/view files (default artifacts/bfcl-work/<category>)"
     )
     parser.add_argument("--concurrency", type=int, default=16, help="cases in flight at once")
+    parser.add_argument("--broker", default="embedded", help="'embedded' (default) or kafka://HOST:PORT")
     return parser.parse_args(argv)
 
 
@@ -59,7 +60,7 @@ async def _run(args: argparse.Namespace, console: Console) -> HarnessRun:
                 progress.console.print(f"[red]FAILED[/red] {result.id}: {result.reason}", markup=True, highlight=False)
 
         workdir = args.workdir or Path("artifacts/bfcl-work") / args.category
-        return await run_cases(cases, workdir, concurrency=args.concurrency, on_result=on_result)
+        return await run_cases(cases, workdir, concurrency=args.concurrency, on_result=on_result, broker=args.broker)
 
 
 def _summary_line(passed: int, failed: int, skipped: int) -> str:
@@ -85,6 +86,7 @@ def _report(args: argparse.Namespace, run: HarnessRun, check: dict[str, Any], wa
         "harness_wall_s": round(run.wall_s, 3),
         "events": run.events,
         "concurrency": args.concurrency,
+        "broker": args.broker,
         "files": {"log": str(run.log_path), "views": str(run.views_path), "events": str(run.events_path)},
         "rebuild": check,
         "cases": [r.to_dict() for r in run.results],

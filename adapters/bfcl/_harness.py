@@ -19,6 +19,7 @@ import copy
 import functools
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,9 +28,10 @@ from typing import Any, Literal
 import orjson
 from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import state_checker
 
+from adapters.brokers import make_log, parse_broker
 from engine import Agent, Message, Tool
 from projections import SqliteViewStore
-from streams import MemoryLog, TopicPartition, Topics
+from streams import Log, TopicPartition, Topics
 
 from ..models.scripted import FunctionModel, ScriptedCall, Turn, step_of
 from ..runtime import Runtime
@@ -315,7 +317,7 @@ async def _run_case(runtime: Runtime, plan: _Plan) -> CaseResult:
     return result
 
 
-async def export_events(log: MemoryLog, topics: Topics, path: Path) -> int:
+async def export_events(log: Log, topics: Topics, path: Path) -> int:
     """Write every run-events record value to `path` as JSONL (partition 0 first, offset order); return the count."""
     n = log.partitions_for(topics.events)
     tps = [TopicPartition(topics.events, p) for p in range(n)]
@@ -336,6 +338,7 @@ async def run_cases(
     concurrency: int = 16,
     scripts: Mapping[str, Script] | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
+    broker: str = "embedded",
 ) -> HarnessRun:
     """Run `cases` through a fresh runtime on `workdir/log.db`, `concurrency` cases at a time.
 
@@ -345,6 +348,8 @@ async def run_cases(
         concurrency: cases in flight at once.
         scripts: per case id, a script replacing the ground-truth one (for negative tests).
         on_result: called with each result as its case finishes (progress display).
+        broker: `embedded` (a durable log file in `workdir`) or `kafka://HOST:PORT` (fresh topics with a
+            unique prefix on that cluster; the events are still exported to `workdir/events.jsonl`).
 
     Returns:
         Results in input order, the file paths and the number of exported events.
@@ -355,8 +360,9 @@ async def run_cases(
         path.unlink()
     plans = [_plan(case, (scripts or {}).get(case.id)) for case in cases]
     agents = {k: v for p in plans if isinstance(p, _Plan) for k, v in p.agents.items()}
-    topics = Topics()
-    log = MemoryLog(paths["log.db"])
+    kind = parse_broker(broker).kind
+    topics = Topics() if kind == "embedded" else Topics(prefix=f"bfcl-{uuid.uuid4().hex[:8]}.", partitions=12)
+    log = make_log(broker, log_path=str(paths["log.db"]), partitions=topics.partitions)
     runtime = Runtime(log, topics, agents, view_store=SqliteViewStore(paths["views.db"]))
     semaphore = asyncio.Semaphore(concurrency)
     started = time.perf_counter()

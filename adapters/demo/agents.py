@@ -1,8 +1,13 @@
-"""Demo agents: a weather agent with two tools, driven by a deterministic scripted model.
+"""Demo agents: a weather agent with two tools, driven by a deterministic scripted model by default.
 
-It needs no API key: the `FunctionModel` reads the user's message, calls `get_weather` (and
+By default it needs no API key: the `FunctionModel` reads the user's message, calls `get_weather` (and
 `get_local_time` in parallel when the message asks for the time), then answers from the tool results,
 streaming word by word like a real model.
+
+Configuration alone switches it to a real provider: `AGNOSTREAM_DEMO_PROVIDER=<provider key>` (e.g.
+`openai`, `gemini`, `ollama`; see `agnostream providers`) and optionally `AGNOSTREAM_DEMO_MODEL=<model id>`
+make the agent use that provider's chat model, built through `adapters.models.registry`, with the
+provider's key and base URL from the usual variables. `agents_loader` calls `get_agents()`.
 """
 
 from __future__ import annotations
@@ -10,10 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from adapters.models.base import ModelClient
+from adapters.models.registry import PROVIDERS, build_model
 from adapters.models.scripted import FunctionModel, ScriptedCall, Turn, step_of
-from engine import Agent, Message, Tool
+from adapters.settings import ProviderKeys, Settings, load_settings
+from engine import Agent, ConfigurationError, Message, Tool
 
-__all__ = ["agents", "get_local_time", "get_weather"]
+__all__ = ["SCRIPTED", "demo_model", "get_agents", "get_local_time", "get_weather"]
+
+SCRIPTED = "scripted"
+"""`AGNOSTREAM_DEMO_PROVIDER` value (the default) selecting the keyless scripted model."""
 
 _WEATHER = {"paris": "Sunny, 21C", "london": "Light rain, 14C", "tokyo": "Cloudy, 18C", "berlin": "Windy, 12C"}
 _OFFSETS = {"paris": 1, "london": 0, "tokyo": 9, "berlin": 1}
@@ -54,14 +65,39 @@ def _weather_turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
     return Turn(text=f"Here is what I found: {'; '.join(results)}. Anything else?")
 
 
-agents = [
-    Agent(
-        id="weather",
-        name="Weather Agent",
-        description="You are a concise weather assistant.",
-        instructions=["Use the tools to answer.", "Answer in one sentence."],
-        model=FunctionModel(_weather_turn, id="demo-weather", provider="Scripted", token_delay_s=0.01),
-        tools=[get_weather, get_local_time],
-        add_history_to_context=True,
-    ),
-]
+def demo_model(settings: Settings, keys: ProviderKeys | None = None) -> ModelClient:
+    """The demo's model: scripted by default, else `settings.demo_provider`'s chat model via the registry.
+
+    Raises:
+        ConfigurationError: `demo_provider` is neither `scripted` nor a known provider key.
+    """
+    provider = settings.demo_provider.strip().lower()
+    if provider in ("", SCRIPTED):
+        return FunctionModel(_weather_turn, id="demo-weather", provider="Scripted", token_delay_s=0.01)
+    if provider not in {info.key for info in PROVIDERS}:
+        known = ", ".join([SCRIPTED, *(info.key for info in PROVIDERS)])
+        raise ConfigurationError(f"AGNOSTREAM_DEMO_PROVIDER={settings.demo_provider!r} is unknown; use one of: {known}")
+    return build_model(provider, settings.demo_model, keys)
+
+
+def get_agents(settings: Settings | None = None, keys: ProviderKeys | None = None) -> list[Agent]:
+    """The demo agents, on the model `settings` select (`load_settings()` when not given).
+
+    Args:
+        settings: runtime settings; `demo_provider` / `demo_model` choose the model.
+        keys: provider keys passed to a real provider's model; when None the model reads them through
+            `load_settings()` on its first request.
+    """
+    if settings is None:
+        settings = load_settings()[0]
+    return [
+        Agent(
+            id="weather",
+            name="Weather Agent",
+            description="You are a concise weather assistant.",
+            instructions=["Use the tools to answer.", "Answer in one sentence."],
+            model=demo_model(settings, keys),
+            tools=[get_weather, get_local_time],
+            add_history_to_context=True,
+        ),
+    ]
