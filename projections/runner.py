@@ -118,6 +118,7 @@ class SessionsProjection:
         n = self._log.partitions_for(self._t.events)
         ends = await self._log.end_offsets([TopicPartition(self._t.events, p) for p in range(n)])
         deadline = time.monotonic() + timeout_s
+
         def behind(tp: TopicPartition, end: int) -> bool:
             return max(self._positions.get(tp, 0), self._read_to.get(tp, 0)) < end
 

@@ -433,7 +433,7 @@ class _KafkaConsumer:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise
-            except Exception:  # noqa: S110 - stopping a broken consumer must not hide the original error
+            except Exception:
                 pass
 
     def _restore_positions(self, kept: set[TopicPartition]) -> None:
