@@ -30,6 +30,7 @@ from .partitioner import murmur2, partition_for
 from .processor import BatchProcessor, deadletter_record, make_consumer, run_processor
 from .records import Headers, Position, Record, TopicPartition
 from .tap import EventTap, Subscription
+from .telemetry import TELEMETRY_VERSION, telemetry_envelope, telemetry_record
 from .topics import Topics
 from .transport import Consumer, Log, OutRecord, RebalanceCallback, TopicSpec, Transaction
 from .worker import Emit, WorkerLoop, WorkHandler
@@ -37,6 +38,7 @@ from .worker import Emit, WorkerLoop, WorkHandler
 __all__ = [
     "ORCHESTRATOR_GROUP",
     "SCHEMA_VERSION",
+    "TELEMETRY_VERSION",
     "BatchProcessor",
     "BrokerUnavailableError",
     "CommitFailedError",
@@ -74,5 +76,7 @@ __all__ = [
     "read_event",
     "read_work",
     "run_processor",
+    "telemetry_envelope",
+    "telemetry_record",
     "work_record",
 ]

@@ -20,6 +20,7 @@ from .codec import event_record, read_command, read_event, work_record
 from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
+from .telemetry import telemetry_record
 from .topics import Topics
 from .transport import Log, Transaction
 
@@ -99,6 +100,9 @@ class Orchestrator:
         for event in decision.events:
             state = evolve(state, event)
             tx.send(event_record(self._t.events, event))
+            telemetry = telemetry_record(self._t.telemetry, event) if event.is_terminal else None
+            if telemetry is not None:
+                tx.send(telemetry)
         for work in decision.work:
             topic = self._t.work_model if work.kind == "model" else self._t.work_tools
             tx.send(work_record(topic, work))

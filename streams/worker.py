@@ -71,6 +71,7 @@ class WorkerLoop:
         self._suspect: dict[TopicPartition, int] = {}
         self._done_ids: dict[int, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._task_tp: dict[asyncio.Task[None], TopicPartition] = {}
 
     async def _on_assign(self, tps: set[TopicPartition]) -> None:
         ends = await self._log.end_offsets(tps)
@@ -79,6 +80,11 @@ class WorkerLoop:
         self._done_ids.clear()
 
     async def _on_revoke(self, tps: set[TopicPartition]) -> None:
+        # Items of a lost partition belong to its new owner now: stop them before they can commit an answer
+        # (their offsets were not committed, so the new owner redelivers them).
+        for task, tp in list(self._task_tp.items()):
+            if tp in tps:
+                task.cancel()
         self._inflight.drop(tps)
         for tp in tps:
             self._suspect.pop(tp, None)
@@ -98,13 +104,18 @@ class WorkerLoop:
                         self._inflight.dispatched(tp, record.offset)
                         task = asyncio.create_task(self._process(tp, record))
                         self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                        self._task_tp[task] = tp
+                        task.add_done_callback(self._forget)
         finally:
             if self._tasks:
                 _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
                 for task in pending:
                     task.cancel()
             await consumer.stop()
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._task_tp.pop(task, None)
 
     async def _process(self, tp: TopicPartition, record: Record) -> None:
         try:
