@@ -19,6 +19,9 @@ __all__ = ["DEFAULT_NUM_HISTORY_RUNS", "Agent", "ModelRef"]
 DEFAULT_NUM_HISTORY_RUNS = 3
 """agno: `num_history_runs` becomes 3 when neither it nor `num_history_messages` is set."""
 
+_MARKDOWN_INSTRUCTION = "Use markdown to format your answers."
+"""The line agno adds to the system message's `<additional_information>` when `markdown=True`."""
+
 
 @runtime_checkable
 class ModelRef(Protocol):
@@ -57,7 +60,7 @@ class Agent:
         tool_call_limit: max tool calls executed per run; further calls get agno's "limit reached" result.
         add_history_to_context: include messages of earlier runs of the session.
         num_history_runs: how many earlier runs (default 3, agno's default).
-        markdown: add agno's "Use markdown to format your answers." instruction.
+        markdown: add agno's "Use markdown to format your answers." line to the system message.
     """
 
     id: str
@@ -108,22 +111,35 @@ class Agent:
         return DEFAULT_NUM_HISTORY_RUNS if self.num_history_runs is None else self.num_history_runs
 
     def system_message_content(self) -> str | None:
-        """Build the system message text from description, instructions and markdown, or None if empty."""
-        parts: list[str] = []
-        if self.description:
-            parts.append(self.description)
-        instructions: list[str] = []
-        if isinstance(self.instructions, str):
-            instructions.append(self.instructions)
-        elif self.instructions:
-            instructions.extend(self.instructions)
-        if self.markdown:
-            instructions.append("Use markdown to format your answers.")
-        if len(instructions) == 1:
-            parts.append(instructions[0])
-        elif instructions:
-            parts.append("\n".join(f"- {line}" for line in instructions))
-        return "\n\n".join(parts) if parts else None
+        """Build the system message text exactly as agno's default system message, or None if there is none.
+
+        agno (`agent/_messages.py:get_system_message`, for the parameters this Agent has): the description
+        and a newline; the instructions (one instruction as is; several as `- ` bullets, where a multi-line
+        instruction stays a block between blank lines) and a blank line; then, with `markdown`, an
+        `<additional_information>` block holding `- Use markdown to format your answers.`; the whole text
+        stripped. agno's OpenAIChat sends it with role `developer` (see `adapters.models.openai`).
+        """
+        content = ""
+        if self.description is not None:
+            content += f"{self.description}\n"
+        instructions = [self.instructions] if isinstance(self.instructions, str) else list(self.instructions or ())
+        if instructions:
+            content += _render_instructions(instructions) + "\n\n"
+        additional = [_MARKDOWN_INSTRUCTION] if self.markdown else []
+        if additional:
+            content += "<additional_information>" + "".join(f"\n- {line}" for line in additional)
+            content += "\n</additional_information>\n\n"
+        # agno tests the unstripped text: a blank description still yields an (empty) system message
+        return content.strip() if content else None
+
+
+def _render_instructions(instructions: Sequence[str]) -> str:
+    """Render instructions as agno does (`render_instructions`): bullets; multi-line ones stay blocks."""
+    if len(instructions) == 1:
+        return instructions[0]
+    if not any("\n" in line.strip() for line in instructions):
+        return "\n".join(f"- {line.strip()}" for line in instructions)
+    return "\n\n".join(line if "\n" in line.strip() else f"- {line.strip()}" for line in instructions)
 
 
 def _as_tool(t: Tool | Callable[..., Any] | Mapping[str, Any]) -> Tool:

@@ -1,12 +1,15 @@
 """Tool definitions: a name, a description, a JSON-schema of parameters and an optional entrypoint.
 
 Tools come from plain Python callables (schema derived from the signature and the Google-style
-docstring, like agno's `@tool` / `Function.from_callable`) or from an explicit JSON schema
-(`Tool.from_schema`). The engine only reads names and schemas; the tool worker calls `entrypoint`.
+docstring exactly as agno's `@tool` / `Function.from_callable` derive it, checked against agno in
+`tests/parity/`) or from an explicit JSON schema (`Tool.from_schema`). The engine only reads names and
+schemas; the tool worker calls `entrypoint`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import inspect
 import re
 import types
@@ -20,12 +23,21 @@ from .errors import ConfigurationError
 __all__ = ["FRAMEWORK_INJECTED_PARAMS", "Tool", "tool"]
 
 FRAMEWORK_INJECTED_PARAMS = frozenset(
-    {"agent", "team", "run_context", "images", "videos", "audios", "files", "self", "_agno_agent", "_agno_team"}
+    {
+        "agent",
+        "team",
+        "run_context",
+        "images",
+        "videos",
+        "audios",
+        "files",
+        "self",
+        "_agno_agent",
+        "_agno_team",
+        "_agno_run_context",
+    }
 )
 """Parameters agno injects and never shows the model (agno `utils/schema.py`)."""
-
-_SIMPLE_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,11 +64,22 @@ class Tool:
 
     @classmethod
     def from_callable(cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
-        """Derive a tool from a callable's signature and docstring.
+        """Derive a tool from a callable's signature and docstring, giving the schema agno's `Function` gives.
 
-        Type hints become JSON-schema types (str, int, float, bool, list[X], dict, Literal, Optional);
-        `Args:` entries of the docstring become parameter descriptions; parameters without a default are
-        required. Framework-injected parameters (`agent`, `run_context`, ...) are left out.
+        The mapping of type hints is agno's (`utils/json_schema.py`), quirks included, so an agent sends
+        the same `tools` as under agno: str/int/float/bool → their JSON type; `list[X]`/`tuple`/`set` →
+        `array` of X (bare `list` has no `items`); `dict[K, V]` → `object` with `propertyNames` and
+        `additionalProperties`; bare `dict` → an open `object`; `Literal` → `enum` with the common type;
+        `Enum` → string `enum` of its values; a pydantic model or a dataclass → its object schema;
+        `Annotated[X, ...]` → X; a top-level `typing.Optional[X]` → X (no null), while `X | None` and
+        other unions → `anyOf`; `Any`, `bytes` and unknown classes → `{"type": "object", "properties": {},
+        "additionalProperties": false}`; no annotation → `{}`. `Args:` entries of the Google docstring
+        become parameter descriptions (`name (type): text` → `"(type) text"`); parameters without a
+        default are required. Framework-injected parameters (`agent`, `run_context`, ...) are left out.
+
+        Differences from agno, on purpose: `*args` / `**kwargs` are left out (agno lists them as
+        required properties the model cannot fill), and when the hints cannot be resolved the tool
+        keeps the raw annotations (agno sends no properties at all).
 
         Raises:
             ConfigurationError: `fn` is not callable.
@@ -65,7 +88,7 @@ class Tool:
             raise ConfigurationError(f"tool {fn!r} is not callable; pass a function or a Tool")
         summary, arg_docs = _parse_docstring(inspect.getdoc(fn) or "")
         try:
-            hints = typing.get_type_hints(fn)
+            hints = typing.get_type_hints(fn, include_extras=True)
         except (NameError, TypeError):
             hints = {}
         properties: dict[str, Any] = {}
@@ -73,8 +96,13 @@ class Tool:
         for pname, param in inspect.signature(fn).parameters.items():
             if pname in FRAMEWORK_INJECTED_PARAMS or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
-            schema = _json_schema(hints.get(pname, param.annotation))
-            if pname in arg_docs:
+            hint = hints.get(pname, param.annotation)
+            if hint is inspect.Parameter.empty or isinstance(hint, str):
+                hint = None  # unannotated, or an annotation that could not be resolved
+            schema = _param_schema(hint)
+            if schema is None:
+                continue  # agno leaves out a parameter whose type it cannot describe
+            if arg_docs.get(pname):
                 schema["description"] = arg_docs[pname]
             properties[pname] = schema
             if param.default is inspect.Parameter.empty:
@@ -116,58 +144,238 @@ def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, descr
     return wrap(fn) if fn is not None else wrap
 
 
-def _json_schema(annotation: Any) -> dict[str, Any]:
-    """Map a Python type hint to a JSON schema (unknown types give an unconstrained schema)."""
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return {}
-    if annotation in _SIMPLE_TYPES:
-        return {"type": _SIMPLE_TYPES[annotation]}
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        non_null = [a for a in args if a is not type(None)]
-        inner = _json_schema(non_null[0]) if len(non_null) == 1 else {"anyOf": [_json_schema(a) for a in non_null]}
-        if len(non_null) < len(args) and "type" in inner:
-            inner = {**inner, "type": [inner["type"], "null"]}
-        return inner
+# -- JSON schema from type hints: a port of agno's `utils/json_schema.py` (get_json_schema[_for_arg]) ----------
+
+_TYPE_NAMES: dict[str, str] = {
+    "int": "integer",
+    "float": "number",
+    "complex": "number",
+    "Decimal": "number",
+    "str": "string",
+    "bool": "boolean",
+    "NoneType": "null",
+    "list": "array",
+    "tuple": "array",
+    "set": "array",
+    "frozenset": "array",
+    "dict": "object",
+}
+"""agno's `get_json_type_for_py_type`, keyed by the hint's `__name__`; any other name maps to "object"."""
+
+
+def _param_schema(hint: Any) -> dict[str, Any] | None:
+    """The schema of one parameter (agno `get_json_schema`), or None when agno leaves the parameter out.
+
+    Only a top-level `typing.Optional[X]` / `Union[X, None]` is unwrapped to X's schema; a PEP 604
+    `X | None` keeps its `{"type": "null"}` member in `anyOf` (agno checks `get_origin(...) is Union`).
+    An unannotated parameter gets the unconstrained `{}`.
+    """
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and len(args) == 2 and type(None) in args:
+        hint = args[0] if args[1] is type(None) else args[1]
+    return _arg_schema(hint) if hint is not None else {}
+
+
+def _arg_schema(hint: Any) -> dict[str, Any] | None:
+    """The schema of a type hint as agno's `get_json_schema_for_arg` builds it; None if agno cannot describe it."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Annotated:
+        return _arg_schema(args[0]) if args else None
     if origin is typing.Literal:
-        return {"type": _SIMPLE_TYPES.get(type(args[0]), "string"), "enum": list(args)}
-    if annotation in (list, tuple, set) or origin in (list, tuple, set, frozenset):
-        return {"type": "array", "items": _json_schema(args[0]) if args else {}}
-    if annotation is dict or origin is dict:
-        return {"type": "object"}
-    return {}
+        return _literal_schema(args)
+    if origin in (list, tuple, set, frozenset):
+        items = _arg_schema(args[0]) if args else {"type": "string"}
+        return None if items is None else {"type": "array", "items": items}
+    if origin is dict:
+        keys = _arg_schema(args[0]) if args else {"type": "string"}
+        values = _arg_schema(args[1]) if len(args) > 1 else {"type": "string"}
+        if keys is None or values is None:
+            return None
+        return {"type": "object", "propertyNames": keys, "additionalProperties": values}
+    if origin in (typing.Union, types.UnionType):
+        members = [m for m in (_arg_schema(a) for a in args) if m]
+        return {"anyOf": members} if members else None
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return {"type": "string", "enum": [member.value for member in hint]}
+    model_json_schema = getattr(hint, "model_json_schema", None) if isinstance(hint, type) else None
+    if callable(model_json_schema):
+        # a pydantic model, recognised by duck typing so the engine does not import pydantic
+        return _inline_refs(model_json_schema())
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _dataclass_schema(hint)
+    if hint is dict:
+        return {"type": "object", "additionalProperties": True}
+    name = getattr(hint, "__name__", None)
+    if not isinstance(name, str):
+        return None
+    json_type = _TYPE_NAMES.get(name, "object")
+    if json_type == "object":
+        # agno's schema for an unknown class, `Any` and `bytes` included: an object with no properties
+        return {"type": "object", "properties": {}, "additionalProperties": False}
+    return {"type": json_type}
+
+
+def _literal_schema(values: tuple[Any, ...]) -> dict[str, Any]:
+    """`Literal[...]`: the JSON type common to all values (bool before int, as bool is an int) plus `enum`."""
+    if not values:
+        return {"type": "string"}
+    enum_values = list(values)
+    if all(isinstance(v, str) for v in values):
+        return {"type": "string", "enum": enum_values}
+    if all(isinstance(v, bool) for v in values):
+        return {"type": "boolean", "enum": enum_values}
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return {"type": "integer", "enum": enum_values}
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return {"type": "number", "enum": enum_values}
+    return {"enum": enum_values}
+
+
+def _dataclass_schema(cls: type) -> dict[str, Any]:
+    """A dataclass as a closed object; a field whose schema admits null is optional and loses the null."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        hints = {}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for f in dataclasses.fields(cls):
+        schema = _arg_schema(hints.get(f.name, f.type))
+        members: list[dict[str, Any]] = (schema or {}).get("anyOf", [])
+        if any(m.get("type") == "null" for m in members):
+            non_null = next((m["type"] for m in members if m.get("type") not in (None, "null")), None)
+            if schema is not None and non_null is not None:
+                schema = {k: v for k, v in schema.items() if k != "anyOf"} | {"type": non_null}
+        else:
+            required.append(f.name)
+        if schema:
+            properties[f.name] = schema
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Port of agno's `inline_pydantic_schema`: replace `#/$defs/...` references by the definitions, drop `$defs`.
+
+    A reference to a definition already being inlined on the current path (a recursive model) becomes
+    `{"type": "object", "description": "A nested <Name> object of this same shape."}`.
+    """
+    definitions: dict[str, Any] = schema.get("$defs", {})
+
+    def walk(node: Any, active: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, active) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            ref = str(node["$ref"])
+            name = ref.rsplit("/", 1)[-1]
+            if not ref.startswith("#/$defs/"):
+                return {"type": "object"}
+            if name in active:
+                return {"type": "object", "description": f"A nested {name} object of this same shape."}
+            if name not in definitions:
+                return {"type": "object"}
+            return walk(definitions[name], active | {name})
+        out = {k: v for k, v in node.items() if k != "$defs"}
+        for key in ("items", "additionalProperties", "propertyNames"):
+            if key in out:
+                out[key] = walk(out[key], active)
+        if "properties" in out:
+            out["properties"] = {k: walk(v, active) for k, v in out["properties"].items()}
+        for key in ("anyOf", "allOf", "oneOf"):
+            if key in out:
+                out[key] = [walk(sub, active) for sub in out[key]]
+        return out
+
+    result: dict[str, Any] = walk(schema, frozenset())
+    return result
+
+
+# -- Google docstrings: the subset of docstring_parser's Google parser agno relies on ---------------------------
+
+_SECTION_TITLE = re.compile(
+    r"^(Arguments|Args|Parameters|Params|Raises|Exceptions|Except|Attributes|Example|Examples|Returns|Yields)"
+    r":[ \t\r\f\v]*$",
+    re.MULTILINE,
+)
+_PARAM_SECTIONS = frozenset({"Arguments", "Args", "Parameters", "Params"})
+_LIST_SECTIONS = _PARAM_SECTIONS | {"Raises", "Exceptions", "Except", "Attributes"}
+"""Sections docstring_parser reads as `name: text` entries; a malformed one makes it reject the docstring."""
+_TYPED_ARG = re.compile(r"\s*(.+?)\s*\(\s*(.*[^\s]+)\s*\)")
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Split a Google-style docstring into (description, {arg name: description})."""
-    lines = doc.splitlines()
-    summary: list[str] = []
+    """Split a Google-style docstring into (description, {parameter name: description}) as agno does.
+
+    agno reads docstrings with `docstring_parser`: the tool description is the short description and
+    the long one joined by one newline (so a blank line after the summary disappears), everything
+    before the first section title (`Args:`, `Returns:`, ...). A parameter written `name (type): text`
+    is described as `"(type) text"`; continuation lines stay on their own lines. When an entry list
+    (`Args:`, `Raises:`, ...) is empty or has an entry without a colon, the Google parser gives up and
+    agno describes the tool with the whole docstring and its parameters with nothing.
+    """
+    text = inspect.cleandoc(doc)
+    first = _SECTION_TITLE.search(text)
+    if first is None:
+        return _description(text), {}
+    args = _parse_sections(text[first.start() :])
+    if args is None:
+        return _description(text), {}
+    return _description(text[: first.start()]), args
+
+
+def _description(text: str) -> str:
+    short, _, rest = text.partition("\n")
+    return "\n".join(part for part in (short, rest.strip()) if part)
+
+
+def _parse_sections(meta: str) -> dict[str, str] | None:
+    """Parameter descriptions from the sections part of a docstring, or None if docstring_parser rejects it."""
+    matches = list(_SECTION_TITLE.finditer(meta))
+    chunks: dict[str, str] = {}  # by title: a repeated section replaces the earlier one, as in docstring_parser
+    for i, match in enumerate(matches):
+        body = meta[match.end() : matches[i + 1].start() if i + 1 < len(matches) else len(meta)]
+        unindented = re.search(r"\n\S", body)  # a line at column 0 ends the section (docstring_parser #29)
+        chunks[match.group(1)] = (body[: unindented.start()] if unindented else body).strip("\n")
     args: dict[str, str] = {}
-    section: str | None = None
-    current: str | None = None
-    for line in lines:
-        stripped = line.strip()
-        if stripped.rstrip(":") in (
-            "Args",
-            "Arguments",
-            "Parameters",
-            "Returns",
-            "Raises",
-            "Yields",
-            "Example",
-            "Examples",
-        ):
-            section = stripped.rstrip(":")
-            current = None
+    for title, chunk in chunks.items():
+        if title not in _LIST_SECTIONS:
             continue
-        if section is None:
-            summary.append(line)
-        elif section in ("Args", "Arguments", "Parameters"):
-            match = _ARG_LINE.match(line)
-            if match and not line.startswith(" " * 8):
-                current = match.group(1).lstrip("*")
-                args[current] = match.group(3).strip()
-            elif current and stripped:
-                args[current] = f"{args[current]} {stripped}".strip()
-    return "\n".join(summary).strip(), args
+        entries = _section_entries(chunk)
+        if entries is None:
+            return None
+        if title in _PARAM_SECTIONS:
+            args.update(entries)
+    return args
+
+
+def _section_entries(chunk: str) -> dict[str, str] | None:
+    """`name: text` entries of one section (each starts at the section's first indentation), or None if malformed."""
+    indent = chunk[: len(chunk) - len(chunk.lstrip(" \t"))]
+    starts = list(re.finditer("^" + re.escape(indent) + r"(?=\S)", chunk, re.MULTILINE))
+    if not starts:
+        return None
+    entries: dict[str, str] = {}
+    for i, start in enumerate(starts):
+        entry = chunk[start.end() : starts[i + 1].start() if i + 1 < len(starts) else len(chunk)].strip("\n")
+        spec, colon, desc = entry.partition(":")
+        if not colon:
+            return None
+        if desc.startswith(" "):
+            desc = desc[1:]
+        if "\n" in desc:
+            first_line, more = desc.split("\n", 1)
+            desc = first_line + "\n" + inspect.cleandoc(more)
+        desc = desc.strip("\n")
+        typed = _TYPED_ARG.match(spec)
+        if typed is None:
+            entries[spec] = desc  # unstripped, as docstring_parser: `name : text` describes no parameter
+            continue
+        name, type_name = typed.group(1, 2)
+        type_name = type_name.removesuffix(", optional").removesuffix("?")
+        entries[name] = f"({type_name}) {desc}"
+    return entries

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
@@ -88,6 +89,16 @@ class OpenAILike:
     """Request field carrying `max_tokens` (some servers accept only `max_tokens`, §10.7)."""
     sends_stream_options: ClassVar[bool] = True
     """Whether to send `stream_options: {"include_usage": true}` (usage chunk, §1.3 [O4])."""
+    system_role: ClassVar[str] = "system"
+    """Wire role of system messages (agno's `default_role_map["system"]`: `system` for OpenAILike)."""
+    tool_calls_only_content: ClassVar[str | None] = None
+    """`content` of an assistant message that only calls tools: None sends JSON null (agno's OpenAIChat sends "")."""
+    tool_call_id_format: ClassVar[tuple[str, int] | None] = None
+    """(prefix, max length) tool call ids must have on the wire, or None to send ids as they are.
+
+    Ids that do not fit (e.g. `toolu_...` from another provider) are replaced, consistently within one request,
+    by `<prefix><counter as hex>` filling the max length (agno `utils/message.py:reformat_tool_call_ids`).
+    """
 
     def __init__(
         self,
@@ -142,36 +153,57 @@ class OpenAILike:
     # -- request mapping -------------------------------------------------------------------------
 
     def message_to_openai(self, message: Message) -> dict[str, Any]:
-        """Map one engine `Message` to a Chat Completions message (§1.2).
+        """Map one engine `Message` to a Chat Completions message (§1.2), as agno's `_format_message` does.
 
-        system/user → `{role, content}`; assistant → `{role, content (null if none), tool_calls}` with
-        `tool_calls` omitted when empty; tool → `{role: "tool", tool_call_id, content}`.
+        system → `{role: system_role, content}`; user → `{role, content}`; assistant → `{role, content,
+        tool_calls}` with `tool_calls` omitted when empty and a missing content sent as
+        `tool_calls_only_content`; tool → `{role: "tool", tool_call_id, content}`.
         """
         if message.role == "assistant":
-            out: dict[str, Any] = {"role": "assistant", "content": message.content}
+            content = message.content if message.content is not None else self.tool_calls_only_content
+            out: dict[str, Any] = {"role": "assistant", "content": content}
             if message.tool_calls:
                 out["tool_calls"] = [call.to_dict() for call in message.tool_calls]
             return out
         if message.role == "tool":
             return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content or ""}
-        return {"role": message.role, "content": message.content or ""}
+        role = self.system_role if message.role == "system" else message.role
+        return {"role": role, "content": message.content or ""}
 
     def request_body(self, messages: Sequence[Message], tools: Sequence[Tool]) -> dict[str, Any]:
-        """Return the JSON body of a streaming Chat Completions request; `tools` only when non-empty."""
+        """Return the JSON body of a streaming Chat Completions request; `tools` only when non-empty.
+
+        Tools are sorted by name, as agno sorts them for every provider (`Model._format_tools`, so that
+        prompt caching sees a stable prefix).
+        """
         body: dict[str, Any] = {
             "model": self._id,
-            "messages": [self.message_to_openai(m) for m in messages],
+            "messages": [self.message_to_openai(m) for m in self._wire_tool_call_ids(messages)],
             "stream": True,
         }
         if self.sends_stream_options:
             body["stream_options"] = {"include_usage": True}
         if tools:
-            body["tools"] = [t.to_openai() for t in tools]
+            body["tools"] = [t.to_openai() for t in sorted(tools, key=lambda t: t.name)]
         if self.temperature is not None:
             body["temperature"] = self.temperature
         if self.max_tokens is not None:
             body[self.max_tokens_param] = self.max_tokens
         return body
+
+    def _wire_tool_call_ids(self, messages: Sequence[Message]) -> Sequence[Message]:
+        """Apply `tool_call_id_format` to the ids of assistant tool calls and the tool messages answering them."""
+        if self.tool_call_id_format is None:
+            return messages
+        prefix, max_length = self.tool_call_id_format
+        renamed: dict[str, str] = {}
+        for message in messages:
+            for call in message.tool_calls if message.role == "assistant" else ():
+                if call.id and (not call.id.startswith(prefix) or len(call.id) > max_length):
+                    renamed.setdefault(call.id, f"{prefix}{len(renamed):0{max_length - len(prefix)}x}")
+        if not renamed:
+            return messages
+        return [_renamed_tool_call_ids(message, renamed) for message in messages]
 
     # -- streaming -------------------------------------------------------------------------------
 
@@ -377,6 +409,10 @@ class OpenAIChat(OpenAILike):
     Reads OPENAI_API_KEY and OPENAI_BASE_URL (through `adapters.settings`) when `api_key` / `base_url`
     are not given; the default base URL is https://api.openai.com/v1 [O1]. `max_tokens` is sent as
     `max_completion_tokens`, because `max_tokens` is deprecated and rejected by o-series models [O5].
+
+    Messages are encoded as agno's OpenAIChat encodes them (checked by `tests/parity/`): the system
+    message goes out with role `developer`, a tool-call-only assistant message with `content: ""`, and
+    tool call ids that are not `call_...` of at most 40 characters are renamed on the wire.
     """
 
     provider: ClassVar[str] = "OpenAI"
@@ -386,6 +422,18 @@ class OpenAIChat(OpenAILike):
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     default_id: ClassVar[str] = "gpt-4o-mini"
     max_tokens_param: ClassVar[str] = "max_completion_tokens"
+    system_role: ClassVar[str] = "developer"
+    tool_calls_only_content: ClassVar[str | None] = ""
+    tool_call_id_format: ClassVar[tuple[str, int] | None] = ("call_", 40)
+
+
+def _renamed_tool_call_ids(message: Message, renamed: Mapping[str, str]) -> Message:
+    if message.role == "assistant" and message.tool_calls:
+        calls = tuple(replace(c, id=renamed.get(c.id, c.id)) for c in message.tool_calls)
+        return replace(message, tool_calls=calls)
+    if message.role == "tool" and message.tool_call_id is not None and message.tool_call_id in renamed:
+        return replace(message, tool_call_id=renamed[message.tool_call_id])
+    return message
 
 
 def _is_json(response: httpx.Response) -> bool:

@@ -81,7 +81,7 @@ async def test_request_body_quirks(fixture_server: FixtureServer, http_client: h
         "model": "glm-4-flash",
         "messages": body["messages"],
         "stream": True,
-        "tools": [tool.to_openai() for tool in tools],
+        "tools": [tool.to_openai() for tool in sorted(tools, key=lambda t: t.name)],  # agno sorts tools by name
         "temperature": 0.3,
         "max_tokens": 512,
         "thinking": {"type": "disabled"},

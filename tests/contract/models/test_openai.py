@@ -215,11 +215,12 @@ async def test_request_path_auth_and_body(openai_server: FixtureServer, http: ht
     assert seen.json() == {
         "model": "gpt-4o",
         "messages": [
-            {"role": "system", "content": "Be brief."},
+            # agno's OpenAIChat: system → "developer", a tool-call-only turn carries content "" (tests/parity/)
+            {"role": "developer", "content": "Be brief."},
             {"role": "user", "content": "Weather in Paris?"},
             {
                 "role": "assistant",
-                "content": None,
+                "content": "",
                 "tool_calls": [
                     {
                         "id": "call_1",
@@ -247,6 +248,44 @@ async def test_optional_fields_are_omitted(openai_server: FixtureServer, http: h
     body = openai_server.requests[0].json()
     assert set(body) == {"model", "messages", "stream", "stream_options"}
     assert body["model"] == "gpt-4o-mini"
+
+
+def test_foreign_tool_call_ids_are_renamed_on_the_wire_as_agno_does() -> None:
+    # agno's OpenAIChat (utils/message.py:reformat_tool_call_ids): ids not shaped `call_...` (at most 40
+    # characters) get `call_<counter in hex, padded to 40>`, consistently for the call and its result.
+    long_id = "call_" + "x" * 36
+    messages = [
+        Message(id="m1", role="user", content="Hi"),
+        Message(
+            id="m2",
+            role="assistant",
+            tool_calls=(
+                ToolCall(id="toolu_01", name="a", arguments="{}"),
+                ToolCall(id="call_ok", name="b", arguments="{}"),
+                ToolCall(id=long_id, name="c", arguments="{}"),
+            ),
+        ),
+        Message(id="m3", role="tool", content="1", tool_call_id="toolu_01"),
+        Message(id="m4", role="tool", content="2", tool_call_id="call_ok"),
+        Message(id="m5", role="tool", content="3", tool_call_id=long_id),
+    ]
+    first, second = "call_" + "0" * 35, "call_" + "0" * 34 + "1"
+
+    body = OpenAIChat(api_key=KEY).request_body(messages, [])
+    like = OpenAILike(api_key=KEY).request_body(messages, [])
+
+    assert [c["id"] for c in body["messages"][1]["tool_calls"]] == [first, "call_ok", second]
+    assert [m["tool_call_id"] for m in body["messages"][2:]] == [first, "call_ok", second]
+    # OpenAILike sends ids as they are unless a subclass opts in (`tool_call_id_format`)
+    assert [c["id"] for c in like["messages"][1]["tool_calls"]] == ["toolu_01", "call_ok", long_id]
+
+
+def test_tools_are_sent_sorted_by_name() -> None:
+    tools = [Tool(name="zeta"), Tool(name="alpha"), Tool(name="mid")]
+
+    body = OpenAIChat(api_key=KEY).request_body([Message(id="m1", role="user", content="Hi")], tools)
+
+    assert [t["function"]["name"] for t in body["tools"]] == ["alpha", "mid", "zeta"]
 
 
 # -- the normalised result ----------------------------------------------------------------------------------

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import enum
+import functools
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import pytest
+from pydantic import BaseModel
 
 from engine import FRAMEWORK_INJECTED_PARAMS, Agent, ConfigurationError, ModelRef, Tool, tool
 
@@ -59,18 +64,24 @@ def test_from_callable_derives_the_schema_from_signature_and_docstring() -> None
 
     # then
     assert t.name == "get_weather"
-    assert t.description == "Get the weather for a city.\n\nSecond summary line."
+    # every expected value below is what agno 3.1.10's Function.from_callable derives for this function
+    assert t.description == "Get the weather for a city.\nSecond summary line."
     assert t.entrypoint is get_weather
     assert t.parameters["type"] == "object"
     props = t.parameters["properties"]
     assert list(props) == ["city", "days", "scale", "metric", "hours", "extra", "note", "unit"]
-    assert props["city"] == {"type": "string", "description": "The city name, e.g. Paris."}
-    assert props["days"] == {"type": "integer", "description": "How many days."}
+    assert props["city"] == {"type": "string", "description": "The city name,\ne.g. Paris."}
+    assert props["days"] == {"type": "integer", "description": "(int) How many days."}
     assert props["scale"]["type"] == "number"
     assert props["metric"]["type"] == "boolean"
     assert props["hours"] == {"type": "array", "items": {"type": "integer"}, "description": "Hours of the day."}
-    assert props["extra"] == {"type": "object", "description": "Anything else."}
-    assert props["note"] == {"type": ["string", "null"], "description": "An optional note."}
+    assert props["extra"] == {
+        "type": "object",
+        "propertyNames": {"type": "string"},
+        "additionalProperties": {"type": "object", "properties": {}, "additionalProperties": False},
+        "description": "Anything else.",
+    }
+    assert props["note"] == {"type": "string", "description": "An optional note."}  # typing.Optional is unwrapped
     assert props["unit"] == {"type": "string", "enum": ["c", "f"], "description": "The unit."}
     assert t.parameters["required"] == ["city", "days", "scale", "metric", "hours", "extra"]
     assert not FRAMEWORK_INJECTED_PARAMS & set(props)
@@ -97,18 +108,19 @@ def many_types(  # type: ignore[no-untyped-def]
 def test_from_callable_maps_other_type_hints() -> None:
     props = Tool.from_callable(many_types).parameters["properties"]
 
+    # agno 3.1.10's schemas for these hints, quirks included (Any and bytes become a closed empty object)
+    closed_object = {"type": "object", "properties": {}, "additionalProperties": False}
     assert props["a"] == {}
-    assert props["b"] == {}
-    assert props["c"] == {"type": "array", "items": {}}
+    assert props["b"] == closed_object
+    assert props["c"] == {"type": "array"}
     assert props["d"] == {"type": "array", "items": {"type": "string"}}
     assert props["e"] == {"type": "array", "items": {"type": "number"}}
-    assert props["f"] == {"type": "object"}
+    assert props["f"] == {"type": "object", "additionalProperties": True}
     assert props["g"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
-    # (nullability of a multi-type Optional is not expressed: see the report; only the members are pinned here)
-    assert props["h"]["anyOf"] == [{"type": "integer"}, {"type": "string"}]
+    assert props["h"] == {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}
     assert props["i"] == {"type": "integer", "enum": [1, 2]}
-    assert props["j"] == {}
-    assert props["k"] == {"type": ["array", "null"], "items": {"type": "string"}}
+    assert props["j"] == closed_object
+    assert props["k"] == {"type": "array", "items": {"type": "string"}}
 
 
 def test_from_callable_with_unresolvable_hints_falls_back_to_raw_annotations() -> None:
@@ -292,3 +304,242 @@ def test_agent_is_immutable_and_compares_by_configuration() -> None:
     assert a == b
     with pytest.raises(AttributeError):
         a.id = "b"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------- agno parity
+# Unless a test says otherwise, expected values were produced by agno 3.1.10's `Function.from_callable` on the
+# same definitions (see also tests/parity/).
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclass
+class Point:
+    x: int
+    label: Optional[str] = None  # noqa: UP045
+    tags: list[str] | None = None
+    weird: Union[None, None] = None  # noqa: UP007
+
+
+class Address(BaseModel):
+    city: str
+    zip_code: Optional[str] = None  # noqa: UP045
+
+
+class Person(BaseModel):
+    name: str
+    home: Address
+    friends: list[Person] = []
+
+
+class Opaque:
+    pass
+
+
+def probe(
+    color: Color,
+    point: Point,
+    person: Person,
+    count: Annotated[int, "a count"],
+    flags: Literal[True, False],
+    ratio: Literal[1.5, 2],
+    mixed: Literal["a", 1],
+    bare_list: typing.List,  # type: ignore[type-arg]  # noqa: UP006
+    bare_dict: typing.Dict,  # type: ignore[type-arg]  # noqa: UP006
+    nested: dict[str, list[int]],
+    frozen: frozenset[str],
+    nothing: None,
+    maybe_num: float | None,
+    opaque: Opaque,
+    call: Callable[[int], str],
+    seq: Sequence[str],
+    only_none: Optional[None] = None,  # noqa: UP045
+) -> str:
+    """Probe.
+
+    Args:
+        color (Color, optional): A colour.
+        point (Point?): A point.
+        person : Someone.
+        count: How many.
+
+            More about the count.
+        flags: Yes or no.
+    Note:
+        ratio: not a parameter doc.
+    """
+    return ""
+
+
+def test_from_callable_matches_agno_for_enums_dataclasses_pydantic_models_and_more() -> None:
+    t = Tool.from_callable(probe)
+
+    assert t.description == "Probe."
+    assert t.parameters == PROBE_PARAMETERS
+
+
+PROBE_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "color": {"type": "string", "enum": ["red", "blue"], "description": "(Color) A colour."},
+        "point": {
+            "type": "object",
+            "properties": {
+                "x": {"type": "integer"},
+                "label": {"type": "string"},
+                "tags": {"type": "array"},
+                "weird": {"type": "null"},
+            },
+            "additionalProperties": False,
+            "required": ["x", "weird"],
+            "description": "(Point) A point.",
+        },
+        "person": {
+            "properties": {
+                "name": {"title": "Name", "type": "string"},
+                "home": {
+                    "properties": {
+                        "city": {"title": "City", "type": "string"},
+                        "zip_code": {
+                            "anyOf": [{"type": "string"}, {"type": "null"}],
+                            "default": None,
+                            "title": "Zip Code",
+                        },
+                    },
+                    "required": ["city"],
+                    "title": "Address",
+                    "type": "object",
+                },
+                "friends": {
+                    "default": [],
+                    "items": {"type": "object", "description": "A nested Person object of this same shape."},
+                    "title": "Friends",
+                    "type": "array",
+                },
+            },
+            "required": ["name", "home"],
+            "title": "Person",
+            "type": "object",
+        },
+        "count": {"type": "integer", "description": "How many.\nMore about the count."},
+        "flags": {"type": "boolean", "enum": [True, False], "description": "Yes or no."},
+        "ratio": {"type": "number", "enum": [1.5, 2]},
+        "mixed": {"enum": ["a", 1]},
+        "bare_list": {"type": "array", "items": {"type": "string"}},
+        "bare_dict": {
+            "type": "object",
+            "propertyNames": {"type": "string"},
+            "additionalProperties": {"type": "string"},
+        },
+        "nested": {
+            "type": "object",
+            "propertyNames": {"type": "string"},
+            "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+        },
+        "frozen": {"type": "array", "items": {"type": "string"}},
+        "nothing": {"type": "null"},
+        "maybe_num": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+        "opaque": {"type": "object", "properties": {}, "additionalProperties": False},
+        "call": {"type": "object", "properties": {}, "additionalProperties": False},
+        "seq": {"type": "object", "properties": {}, "additionalProperties": False},
+        "only_none": {"type": "null"},
+    },
+    "required": [
+        "color",
+        "point",
+        "person",
+        "count",
+        "flags",
+        "ratio",
+        "mixed",
+        "bare_list",
+        "bare_dict",
+        "nested",
+        "frozen",
+        "nothing",
+        "maybe_num",
+        "opaque",
+        "call",
+        "seq",
+    ],
+}
+
+
+NO_NAME = functools.partial(int)
+"""A hint without `__name__`, which agno's schema code cannot describe."""
+
+
+def test_a_hint_without_a_schema_drops_the_parameter_and_its_union_member() -> None:
+    # agno's schema code drops such a parameter too (and a failing union member), but agno then fails to
+    # build the tool at all (pydantic's validate_call rejects the hint); we keep the tool.
+    def f(a: NO_NAME, b: list[NO_NAME], c: dict[str, NO_NAME], d: Union[NO_NAME, int], e: int) -> None:  # type: ignore[valid-type]  # noqa: UP007
+        """F."""
+
+    params = Tool.from_callable(f).parameters
+
+    assert params["properties"] == {"d": {"anyOf": [{"type": "integer"}]}, "e": {"type": "integer"}}
+    assert params["required"] == ["d", "e"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "description", "arg_docs"),
+    [
+        ("One line.", "One line.", {}),
+        ("Summary spanning\ntwo lines.\n\nArgs:\n    a: an a.", "Summary spanning\ntwo lines.", {"a": "an a."}),
+        (
+            "Title.\n\n\nLong para one.\n\nLong para two.\n\nArgs:\n    a (int): x.\n"
+            "    b (str, optional): y\n        continued\n\n        after blank.\n    c: z.\n\nReturns:\n    r.",
+            "Title.\nLong para one.\n\nLong para two.",
+            {"a": "(int) x.", "b": "(str) y\ncontinued\n\nafter blank.", "c": "z."},
+        ),
+        (
+            "Title.\n\nArgs:\n  a: two-space indent.\n  b:\n    desc on next line.\nRaises:\n  ValueError: bad.",
+            "Title.",
+            {"a": "two-space indent.", "b": "desc on next line."},
+        ),
+        (
+            "Title.\n\nParams:\n    a: via Params.\nExamples:\n    >>> f(1)\n\nArgs:\n    b: second args block.",
+            "Title.",
+            {"a": "via Params.", "b": "second args block."},
+        ),
+        (
+            "Title.\n\nArgs:\n    a: first.\nUnindented text ends section.\n    b: not parsed.",
+            "Title.",
+            {"a": "first."},
+        ),
+        ("Title.\nArgs:\n    a: directly after title.", "Title.", {"a": "directly after title."}),
+        ("", "", {}),
+        ("Title.\n\nNote:\n    Before args.\n\nArgs:\n    a: x.", "Title.\nNote:\n    Before args.", {"a": "x."}),
+        (
+            "Title.\n\nArgs:\n    a -- no colon here\n    b: has colon.",
+            "Title.\nArgs:\n    a -- no colon here\n    b: has colon.",
+            {},
+        ),
+        (
+            "Title.\n\nArgs:\n    a (list[int]): typed generic.\n    b (int?): question.",
+            "Title.",
+            {"a": "(list[int]) typed generic.", "b": "(int) question."},
+        ),
+        ("Title.\n\nArgs:\n\nReturns:\n    x.", "Title.\nArgs:\n\nReturns:\n    x.", {}),
+        (
+            "Title.\n\nArgs:\n    a: fine.\nRaises:\n    ValueError",
+            "Title.\nArgs:\n    a: fine.\nRaises:\n    ValueError",
+            {},
+        ),
+        ("Title.\n\nReturns:\n    just text without colon.\nArgs:\n    a: ok.", "Title.", {"a": "ok."}),
+        ("Title.\n\nArgs:\n    a: one.\n\nArgs:\n    b: two.", "Title.", {"b": "two."}),
+        ("Title.\n\nAttributes:\n    x: y.\n\nArgs:\n    c: see.", "Title.", {"c": "see."}),
+    ],
+)
+def test_docstrings_are_read_as_agno_reads_them(doc: str, description: str, arg_docs: dict[str, str]) -> None:
+    def f(a: Any = None, b: Any = None, c: Any = None) -> None:
+        pass
+
+    f.__doc__ = doc
+    t = Tool.from_callable(f)
+
+    assert t.description == description
+    assert {k: v["description"] for k, v in t.parameters["properties"].items() if "description" in v} == arg_docs
