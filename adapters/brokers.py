@@ -47,5 +47,9 @@ def make_log(
     if url.kind == "embedded":
         return MemoryLog(log_path, default_partitions=partitions)
     return KafkaLog(
-        url.bootstrap_servers, transactional_id=transactional_id, client_id=client_id, default_partitions=partitions
+        url.bootstrap_servers,
+        transactional_id=transactional_id,
+        client_id=client_id,
+        default_partitions=partitions,
+        group_instance_id=transactional_id,
     )

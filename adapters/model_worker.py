@@ -9,6 +9,7 @@ Provider retries happen inside the model client; a failure here is final for the
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,7 +70,10 @@ class ModelExecutor:
             ]
         model = agent.model
         names: dict[str, Any] = {"model": model.id, "model_provider": model.provider}
-        await emit([ModelRequestStarted(created_at=int(time.time()), part="start", **base, **names)])
+        # Progress events are per attempt: a request re-executed after a crash streams under new ids, so no
+        # event id repeats in the log (the final answer keeps the deterministic part "done").
+        attempt = uuid.uuid4().hex[:8]
+        await emit([ModelRequestStarted(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)])
         pending: list[str] = []
         provider_data: dict[str, Any] | None = None
         parts = 0
@@ -83,7 +87,7 @@ class ModelExecutor:
                     now = time.monotonic()
                     if now - last_flush >= self._flush_s:
                         parts += 1
-                        await emit([_content(base, parts, "".join(pending), provider_data)])
+                        await emit([_content(base, f"{parts}~{attempt}", "".join(pending), provider_data)])
                         pending.clear()
                         last_flush = now
                 else:
@@ -92,7 +96,7 @@ class ModelExecutor:
             return [_failed(base, type(exc).__name__, str(exc), exc.error_code)]
         if pending:
             parts += 1
-            await emit([_content(base, parts, "".join(pending), provider_data)])
+            await emit([_content(base, f"{parts}~{attempt}", "".join(pending), provider_data)])
         if response is None:
             return [
                 _failed(
@@ -131,7 +135,7 @@ class ModelExecutor:
         ]
 
 
-def _content(base: Mapping[str, Any], n: int, text: str, provider_data: dict[str, Any] | None) -> RunContent:
+def _content(base: Mapping[str, Any], n: str, text: str, provider_data: dict[str, Any] | None) -> RunContent:
     return RunContent(
         created_at=int(time.time()),
         part=f"d{n}",

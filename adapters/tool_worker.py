@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,7 +75,8 @@ class ToolExecutor:
         execution = ToolExecution(
             tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args=args, created_at=now
         )
-        await emit([ToolCallStarted(created_at=now, part="start", tool=execution, **base)])
+        attempt = uuid.uuid4().hex[:8]  # progress ids are per attempt (see model_worker)
+        await emit([ToolCallStarted(created_at=now, part=f"start~{attempt}", tool=execution, **base)])
         start = time.time()
         try:
             fn = tool.entrypoint

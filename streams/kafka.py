@@ -90,6 +90,8 @@ class KafkaLog:
         client_id: client id prefix shown in broker logs.
         default_partitions: partitions assumed for topics not described yet.
         transaction_timeout_ms: broker-side timeout of an open transaction, milliseconds.
+        group_instance_id: static group membership (KIP-345) for this process's group consumers: a
+            restarted worker with the same id takes its partitions back without a rebalance.
     """
 
     def __init__(
@@ -100,12 +102,14 @@ class KafkaLog:
         client_id: str = "agnostream",
         default_partitions: int = 12,
         transaction_timeout_ms: int = 15000,
+        group_instance_id: str | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self._txn_id = transactional_id or f"agnostream-{uuid.uuid4()}"
         self._client_id = client_id
         self._default_partitions = default_partitions
         self._txn_timeout_ms = transaction_timeout_ms
+        self._group_instance_id = group_instance_id
         self._partitions: dict[str, int] = {}
         self._admin: Any = None
         self._producer: Any = None
@@ -406,6 +410,7 @@ class _KafkaConsumer:
             # Range assignment co-partitions runs.commands and runs.events (same key, same partition count),
             # which the orchestrator needs; aiokafka's default round-robin does not.
             partition_assignment_strategy=(RangePartitionAssignor,),
+            group_instance_id=log._group_instance_id if group_id is not None else None,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=300000,

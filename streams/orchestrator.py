@@ -50,6 +50,7 @@ class Orchestrator:
         self._agents = agents
         self._clock = clock
         self.sessions: dict[str, SessionState] = {}
+        self._needs_rebuild: set[TopicPartition] = set()
         self.topics: Sequence[str] = (topics.commands, topics.events)
 
     def _state(self, session_id: str) -> SessionState:
@@ -60,22 +61,34 @@ class Orchestrator:
         return state
 
     async def on_assign(self, tps: set[TopicPartition]) -> None:
-        """Rebuild the session states of newly assigned run-events partitions from the log."""
-        for tp in sorted(tps):
-            if tp.topic != self._t.events:
+        """Mark newly assigned run-events partitions for a rebuild before their first record is handled."""
+        self._needs_rebuild |= {tp for tp in tps if tp.topic == self._t.events}
+
+    def needs_rebuild(self) -> set[TopicPartition]:
+        """Assigned run-events partitions whose session states are not rebuilt yet."""
+        return set(self._needs_rebuild)
+
+    async def rebuild(self, tp: TopicPartition, start: int) -> None:
+        """Rebuild the session states of `tp` given `start`, the offset this consumer resumes from.
+
+        state = fold(events before `start`) + this processor's decision events at or after `start` (those
+        were decided from inputs before `start`, in the transactions that committed `start`). `start` must
+        be the consumer's real position, not a separately read committed offset, which may lag behind a
+        just-committed transaction.
+        """
+        self._needs_rebuild.discard(tp)
+        end = (await self._log.end_offsets([tp]))[tp]
+        for record in await self._log.read(tp, 0, end):
+            try:
+                event = read_event(record)
+            except SchemaError:
                 continue
-            committed = await self._log.committed(self.group_id, tp) or 0
-            end = (await self._log.end_offsets([tp]))[tp]
-            for record in await self._log.read(tp, 0, end):
-                try:
-                    event = read_event(record)
-                except SchemaError:
-                    continue
-                if record.offset < committed or event.part == "":
-                    self.sessions[event.session_id] = evolve(self._state(event.session_id), event)
+            if record.offset < start or event.part == "":
+                self.sessions[event.session_id] = evolve(self._state(event.session_id), event)
 
     async def on_revoke(self, tps: set[TopicPartition]) -> None:
         """Forget sessions whose run-events partition was revoked."""
+        self._needs_rebuild -= tps
         lost = {tp.partition for tp in tps if tp.topic == self._t.events}
         if not lost:
             return

@@ -39,6 +39,14 @@ class BatchProcessor(Protocol):
         """Drop state of lost partitions."""
         ...
 
+    def needs_rebuild(self) -> set[TopicPartition]:
+        """Assigned partitions whose state must be rebuilt before records are handled (empty if none)."""
+        ...
+
+    async def rebuild(self, tp: TopicPartition, start: int) -> None:
+        """Rebuild the state of `tp`; `start` is the offset this consumer resumes from."""
+        ...
+
     def handle(self, record: Record, tx: Transaction) -> None:
         """Apply one record and add its outputs to `tx`; must not raise on bad input (dead-letter it)."""
         ...
@@ -63,6 +71,17 @@ def make_consumer(log: Log, processor: BatchProcessor) -> Consumer:
     return log.consumer(processor.topics, group_id=processor.group_id, on_assign=on_assign, on_revoke=on_revoke)
 
 
+async def _rebuild_pending(
+    processor: BatchProcessor, consumer: Consumer, batch: dict[TopicPartition, list[Record]]
+) -> None:
+    """Let a processor rebuild newly assigned partitions from where this consumer really resumes."""
+    pending = processor.needs_rebuild()
+    for tp in sorted(pending):
+        records = batch.get(tp)
+        start = records[0].offset if records else await consumer.position(tp)
+        await processor.rebuild(tp, start)
+
+
 async def run_processor(log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int = 500) -> None:
     """Run `processor` until `stop` is set; each batch is one transaction (outputs + offsets)."""
     consumer = make_consumer(log, processor)
@@ -70,6 +89,7 @@ async def run_processor(log: Log, processor: BatchProcessor, stop: asyncio.Event
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=100, max_records=max_records)
+            await _rebuild_pending(processor, consumer, batch)
             if not batch:
                 continue
             async with log.transaction() as tx:

@@ -129,10 +129,13 @@ class WorkerLoop:
             final: list[RunEvent] = []
             if record.offset >= self._suspect.get(tp, 0) or not await self._answered(work):
                 final = await self._handler.execute(work, self._emit)
+            safe = self._inflight.finished(tp, record.offset)
+            if safe is None:
+                return  # the partition was revoked while the item ran: its new owner answers it
             async with self._log.transaction() as tx:
                 for event in final:
                     tx.send(event_record(self._t.events, event))
-                self._commit(tx, tp, record.offset)
+                tx.commit_offsets(self.group_id, {tp: safe})
         except Exception:
             _log.exception("work item %s/%s@%s failed", record.topic, record.partition, record.offset)
         finally:

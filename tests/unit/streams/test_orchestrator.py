@@ -206,6 +206,8 @@ class History:
         """A new orchestrator is assigned the partitions and handles every record after the committed offsets."""
         fresh = orchestrator(self.log, self.topics)
         await fresh.on_assign({self.events_tp, self.commands_tp})
+        for tp in fresh.needs_rebuild():
+            await fresh.rebuild(tp, await self.log.committed(ORCHESTRATOR_GROUP, tp) or 0)
         tx = RecordingTransaction()
         for tp in (self.commands_tp, self.events_tp):
             committed = await self.log.committed(ORCHESTRATOR_GROUP, tp) or 0
@@ -264,7 +266,7 @@ async def test_own_decisions_after_the_committed_offset_are_folded_so_no_seq_is_
     assert (last.event, last.seq) == ("RunCancelled", 2)
 
 
-async def test_on_assign_skips_undecodable_event_records(log: MemoryLog, topics: Topics) -> None:
+async def test_rebuild_skips_undecodable_event_records(log: MemoryLog, topics: Topics) -> None:
     history = History(log, topics)
     await append(log, OutRecord(topics.events, b"s1", b"garbage"))
     await history.command(command_record(topics.commands, start()))
@@ -272,7 +274,10 @@ async def test_on_assign_skips_undecodable_event_records(log: MemoryLog, topics:
     fresh = orchestrator(log, topics)
 
     await fresh.on_assign({history.events_tp})
+    assert fresh.needs_rebuild() == {history.events_tp}
+    await fresh.rebuild(history.events_tp, await log.committed(ORCHESTRATOR_GROUP, history.events_tp) or 0)
 
+    assert fresh.needs_rebuild() == set()
     assert fresh.sessions["s1"].runs["r1"].pending_model_seq == 1
 
 

@@ -41,6 +41,12 @@ class UpperProcessor:
     async def on_revoke(self, tps: set[TopicPartition]) -> None:
         self.revoked.append(set(tps))
 
+    def needs_rebuild(self) -> set[TopicPartition]:
+        return set()
+
+    async def rebuild(self, tp: TopicPartition, start: int) -> None:
+        raise AssertionError("nothing to rebuild")
+
     def handle(self, record: Record, tx: Transaction) -> None:
         if record.value == b"crash":
             raise RuntimeError("processor bug")
