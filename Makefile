@@ -55,6 +55,9 @@ providers-test:  ## live smoke tests of every provider whose key is set (the res
 	$(PY) scripts/providers_report.py artifacts/providers-live.xml artifacts/providers-live.json || status=1; \
 	exit $$status
 
+fault-test:  ## Kafka fault-injection (SIGKILL workers under load); needs KAFKA_BOOTSTRAP_SERVERS
+	$(PY) -m pytest -m fault -p no:cacheprovider tests/integration/test_kafka_faults.py $(ARGS)
+
 bfcl:  ## run every BFCL multi-turn case of CATEGORY through the engine; writes artifacts/bfcl.json
 	$(PY) -m adapters.bfcl --category $(CATEGORY) --broker $(BROKER) --out artifacts/bfcl$(if $(filter-out embedded,$(BROKER)),-kafka,).json
 

@@ -106,6 +106,7 @@ class KafkaLog:
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self._txn_id = transactional_id or f"agnostream-{uuid.uuid4()}"
+        self._pinned_txn_id = transactional_id is not None
         self._client_id = client_id
         self._default_partitions = default_partitions
         self._txn_timeout_ms = transaction_timeout_ms
@@ -135,6 +136,10 @@ class KafkaLog:
             self._producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)
             await self._producer.start()
             await self.describe(await self._admin.list_topics())
+        if self._pinned_txn_id:
+            # A pinned id fences the previous incarnation now, aborting its open transaction, so readers
+            # are not held back until that transaction times out.
+            await self._transactional_producer()
 
     async def close(self) -> None:
         """Finish pending appends and transactions, then close every client."""
@@ -303,6 +308,31 @@ class KafkaLog:
                 await reader.stop()
         return {tp: int(ends[_tp(tp)]) for tp in tps}
 
+    async def settled_end_offsets(
+        self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
+    ) -> dict[TopicPartition, int]:
+        """End offsets once every transaction that wrote below the current high watermark is resolved.
+
+        A committed transaction's markers are written after EndTxn returns, so a `read_committed` read right
+        after a crash or rebalance may not see answers and decisions that are already committed (aiokafka has
+        no KIP-447 `require_stable`). This waits (up to `timeout_s`) until the last stable offset reaches the
+        high watermark seen at the call, then returns the last stable offsets.
+        """
+        tps = list(tps)
+        reader = AIOKafkaConsumer(**self._common(), group_id=None, isolation_level="read_uncommitted")
+        with _map_kafka_errors("reading high watermarks"):
+            await reader.start()
+            try:
+                high = await reader.end_offsets([_tp(tp) for tp in tps])
+            finally:
+                await reader.stop()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            stable = await self.end_offsets(tps)
+            if all(stable[tp] >= high[_tp(tp)] for tp in tps) or asyncio.get_running_loop().time() > deadline:
+                return stable
+            await asyncio.sleep(0.02)
+
     async def committed(self, group_id: str, tp: TopicPartition) -> int | None:
         """The committed next offset of `group_id` on `tp`, or None."""
         with _map_kafka_errors("reading committed offsets"):
@@ -340,9 +370,10 @@ class KafkaLog:
         on_assign: RebalanceCallback | None = None,
         on_revoke: RebalanceCallback | None = None,
         auto_offset_reset: str = "earliest",
+        on_pause: RebalanceCallback | None = None,
     ) -> Consumer:
         """A consumer of `topics` (group member with `group_id`, manual assignment without)."""
-        return _KafkaConsumer(self, list(topics), group_id, on_assign, on_revoke, auto_offset_reset)
+        return _KafkaConsumer(self, list(topics), group_id, on_assign, on_revoke, auto_offset_reset, on_pause)
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -358,14 +389,19 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         on_assign: RebalanceCallback | None,
         on_revoke: RebalanceCallback | None,
         restore: Callable[[set[TopicPartition]], None],
+        on_pause: RebalanceCallback | None = None,
     ) -> None:
         self._on_assign = on_assign
         self._on_revoke = on_revoke
+        self._on_pause = on_pause
         self._restore = restore
         self.owned: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        pass  # decided in on_partitions_assigned, once the new assignment is known
+        # Lost vs kept is decided in on_partitions_assigned; before anyone else can own these partitions,
+        # in-flight work on them must finish (or a zombie could commit an answer the new owner also gives).
+        if self._on_pause is not None and self.owned:
+            await self._on_pause(set(self.owned))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         now = {TopicPartition(tp.topic, tp.partition) for tp in assigned}
@@ -395,11 +431,12 @@ class _KafkaConsumer:
         on_assign: RebalanceCallback | None,
         on_revoke: RebalanceCallback | None,
         auto_offset_reset: str,
+        on_pause: RebalanceCallback | None = None,
     ) -> None:
         self._log = log
         self._topics = topics
         self.group_id = group_id
-        self._listener = _Listener(on_assign, on_revoke, self._restore_positions)
+        self._listener = _Listener(on_assign, on_revoke, self._restore_positions, on_pause)
         self._positions: dict[TopicPartition, int] = {}
         self._consumer = AIOKafkaConsumer(
             **log._common(),

@@ -249,6 +249,12 @@ class MemoryLog:
         """Offset after the last visible record of each partition."""
         return {tp: len(self._parts[tp.topic][tp.partition]) if tp.topic in self._parts else 0 for tp in tps}
 
+    async def settled_end_offsets(
+        self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
+    ) -> dict[TopicPartition, int]:
+        """Same as `end_offsets`: the embedded log makes a transaction visible atomically."""
+        return await self.end_offsets(tps)
+
     async def read(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
         """Records of `tp` with `start <= offset < end`."""
         parts = self._parts.get(tp.topic)
@@ -277,8 +283,12 @@ class MemoryLog:
         on_assign: RebalanceCallback | None = None,
         on_revoke: RebalanceCallback | None = None,
         auto_offset_reset: str = "earliest",
+        on_pause: RebalanceCallback | None = None,
     ) -> Consumer:
-        """Create a consumer of `topics`; with `group_id` it joins that group on `start()`."""
+        """Create a consumer of `topics`; with `group_id` it joins that group on `start()`.
+
+        `on_pause` is not needed here: the embedded log moves only the partitions that change owner.
+        """
         return _MemoryConsumer(self, list(topics), group_id, on_assign, on_revoke, auto_offset_reset)
 
     def _join(self, consumer: _MemoryConsumer) -> None:

@@ -77,7 +77,7 @@ class Orchestrator:
         just-committed transaction.
         """
         self._needs_rebuild.discard(tp)
-        end = (await self._log.end_offsets([tp]))[tp]
+        end = (await self._log.settled_end_offsets([tp]))[tp]
         for record in await self._log.read(tp, 0, end):
             try:
                 event = read_event(record)

@@ -143,12 +143,23 @@ class Log(Protocol):
         on_assign: RebalanceCallback | None = None,
         on_revoke: RebalanceCallback | None = None,
         auto_offset_reset: str = "earliest",
+        on_pause: RebalanceCallback | None = None,
     ) -> Consumer:
-        """Create a consumer of `topics`; with `group_id` it joins that consumer group."""
+        """Create a consumer of `topics`; with `group_id` it joins that consumer group.
+
+        `on_pause` is called with every owned partition when a rebalance starts that may take partitions away
+        (Kafka's eager protocol), before any other member can own them: finish in-flight work there.
+        """
         ...
 
     async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Return the offset after the last visible record of each partition (the "high watermark")."""
+        ...
+
+    async def settled_end_offsets(
+        self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
+    ) -> dict[TopicPartition, int]:
+        """End offsets after every transaction that wrote below the current end is resolved (see KafkaLog)."""
         ...
 
     async def committed(self, group_id: str, tp: TopicPartition) -> int | None:

@@ -72,12 +72,21 @@ class WorkerLoop:
         self._done_ids: dict[int, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._task_tp: dict[asyncio.Task[None], TopicPartition] = {}
+        self.pause_timeout_s = 30.0
+        """Seconds a rebalance waits for in-flight items (keep below the group's rebalance timeout)."""
 
     async def _on_assign(self, tps: set[TopicPartition]) -> None:
-        ends = await self._log.end_offsets(tps)
+        # Everything below the settled end may have been handled by a previous owner (whose transaction
+        # may still be settling): those items are checked against the log before they are executed.
+        ends = await self._log.settled_end_offsets(tps)
         for tp, end in ends.items():
             self._suspect[tp] = end
         self._done_ids.clear()
+
+    async def _on_pause(self, _tps: set[TopicPartition]) -> None:
+        """A rebalance may move partitions: let in-flight items finish and commit first (bounded)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.pause_timeout_s)
 
     async def _on_revoke(self, tps: set[TopicPartition]) -> None:
         # Items of a lost partition belong to its new owner now: stop them before they can commit an answer
@@ -92,7 +101,11 @@ class WorkerLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and execute until `stop` is set; in-flight items finish (or are cancelled after 5 s)."""
         consumer = self._log.consumer(
-            [self._topic], group_id=self.group_id, on_assign=self._on_assign, on_revoke=self._on_revoke
+            [self._topic],
+            group_id=self.group_id,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_pause=self._on_pause,
         )
         await consumer.start()
         try:
@@ -157,7 +170,7 @@ class WorkerLoop:
         ids = self._done_ids.get(partition)
         if ids is None:
             tp = TopicPartition(self._t.events, partition)
-            end = (await self._log.end_offsets([tp]))[tp]
+            end = (await self._log.settled_end_offsets([tp]))[tp]
             ids = set()
             for r in await self._log.read(tp, 0, end):
                 try:

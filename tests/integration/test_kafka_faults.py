@@ -31,12 +31,13 @@ from streams import KafkaLog, Record, TopicPartition, Topics, command_record
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = 40
+RUNS = 80
 ROLES = ("orchestrator", "orchestrator", "model", "model", "tool", "tool", "projection")
 
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.slow,
+    pytest.mark.fault,
     pytest.mark.timeout(420),
     pytest.mark.skipif(not BOOTSTRAP, reason="KAFKA_BOOTSTRAP_SERVERS is not set (start one: scripts/kafka.sh start)"),
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -102,23 +103,29 @@ async def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(tmp_path: Pa
     try:
         for slot in range(len(ROLES)):
             workers.start(slot)
-        for i, run_id in enumerate(run_ids):
-            command = StartRun(
-                run_id=run_id, session_id=f"s{i % 8}", created_at=int(time.time()), agent_id="fault",
-                message=f"{marks}|{run_id}",
-            )  # fmt: skip
-            await log.send(command_record(topics.commands, command))
+
+        async def submit() -> None:  # a steady load, so kills land while runs are in every stage
+            for i, run_id in enumerate(run_ids):
+                command = StartRun(
+                    run_id=run_id, session_id=f"s{i % 8}", created_at=int(time.time()), agent_id="fault",
+                    message=f"{marks}|{run_id}",
+                )  # fmt: skip
+                await log.send(command_record(topics.commands, command))
+                await asyncio.sleep(0.15)
+
+        submitter = asyncio.create_task(submit())
         deadline = time.monotonic() + 300
-        next_kill = time.monotonic() + rng.uniform(0.5, 1.5)
+        next_kill = time.monotonic() + rng.uniform(0.3, 0.8)
         while True:
             events = [orjson.loads(r.value) for r in await read_all(log, topics.events)]
             done = {e["run_id"] for e in events if e["event"] in ("RunCompleted", "RunError", "RunCancelled")}
             if done >= set(run_ids):
                 break
             assert time.monotonic() < deadline, f"{len(done)}/{RUNS} runs finished; kills={workers.kills}"
-            if time.monotonic() > next_kill and workers.kills < 12:
+            assert not (submitter.done() and submitter.exception())
+            if time.monotonic() > next_kill and not submitter.done():
                 workers.kill_and_restart(rng.randrange(len(ROLES)))
-                next_kill = time.monotonic() + rng.uniform(1.0, 2.5)
+                next_kill = time.monotonic() + rng.uniform(0.5, 1.5)
             await asyncio.sleep(0.25)
         records = await read_all(log, topics.events)
         # The projection worker catches up on its own; give it a moment before reading its view.
