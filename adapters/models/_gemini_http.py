@@ -9,9 +9,7 @@ leaves this module: `_map_provider_errors()` translates them.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,20 +20,18 @@ from adapters.errors import (
     ContextLengthExceededError,
     InvalidRequestError,
     ModelAuthError,
-    ModelConnectionError,
     ModelHTTPError,
     ModelProviderError,
     ModelRateLimitedError,
     ModelServerError,
     ModelTimeoutError,
 )
-from adapters.settings import ProviderKeys, load_settings
-from engine import ConfigurationError
+from adapters.settings import ProviderKeys
 
 from . import _guard
+from ._http import HTTPConnection
 from ._openai_errors import parse_retry_after
 from ._retry import retry_async
-from .openai import DEFAULT_TIMEOUT
 
 __all__ = [
     "API_KEY_ENV",
@@ -189,7 +185,7 @@ def error_from_payload(
     )
 
 
-class GeminiHTTP:
+class GeminiHTTP(HTTPConnection):
     """Configuration and request sending common to the Gemini chat model and embedder.
 
     Construction does no I/O and reads no environment; the key and base URL are resolved on the first
@@ -212,6 +208,7 @@ class GeminiHTTP:
 
     provider: ClassVar[str] = "Google"
     """Provider label for events (`model_provider`), agno's `Gemini.provider`."""
+    http_label: ClassVar[str | None] = "Gemini"
     default_id: ClassVar[str] = ""
 
     def __init__(
@@ -227,38 +224,17 @@ class GeminiHTTP:
         provider_keys: ProviderKeys | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
-        self._id = (id or self.default_id).removeprefix("models/")
-        self._api_key = api_key
+        self._init_connection(
+            (id or self.default_id).removeprefix("models/"),
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            extra_headers=extra_headers,
+            provider_keys=provider_keys,
+            retry_sleep=retry_sleep,
+        )
         self._base_url = base_url
-        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
-        self.max_retries = max_retries
-        self._http_client = http_client
-        self._owned_client: httpx.AsyncClient | None = None
-        self._extra_headers = dict(extra_headers or {})
-        self._provider_keys = provider_keys
-        self._retry_sleep = retry_sleep or asyncio.sleep
-
-    @property
-    def id(self) -> str:
-        """Model id sent to the provider (without the `models/` prefix)."""
-        return self._id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self._id!r})"
-
-    async def __aenter__(self) -> GeminiHTTP:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client this object created (an injected client is left open)."""
-        if self._owned_client is not None:
-            await self._owned_client.aclose()
-            self._owned_client = None
 
     def _method_url(self, method: str) -> str:
         """`{base}/models/{id}:{method}` (§2.1 [G4]); resolves the base URL."""
@@ -304,24 +280,6 @@ class GeminiHTTP:
             response.status_code, body, response.headers, provider=self.provider, model_name=self._id
         )
 
-    @contextlib.contextmanager
-    def _map_provider_errors(self) -> Iterator[None]:
-        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
-        labels = {"provider": self.provider, "model_name": self._id}
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise ModelTimeoutError(f"Gemini request timed out ({type(exc).__name__})", **labels) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ConfigurationError(f"Gemini base URL is not a valid http(s) URL: {exc}") from exc
-        except httpx.ConnectError as exc:
-            raise ModelConnectionError(f"Gemini could not be reached: {exc}", **labels) from exc
-        except httpx.HTTPError as exc:
-            raise ModelConnectionError(f"Gemini connection failed ({type(exc).__name__}): {exc}", **labels) from exc
-
-    def _keys(self) -> ProviderKeys:
-        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
-
     def _request_headers(self) -> dict[str, str]:
         api_key = self._api_key if self._api_key is not None else self._keys().secret(API_KEY_ENV)
         if not api_key:
@@ -333,10 +291,3 @@ class GeminiHTTP:
         headers = {"Content-Type": "application/json", "x-goog-api-key": api_key}
         headers.update(self._extra_headers)
         return headers
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http_client is not None:
-            return self._http_client
-        if self._owned_client is None:
-            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        return self._owned_client

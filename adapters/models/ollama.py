@@ -15,13 +15,12 @@ the client talks to Ollama's cloud https://ollama.com, as agno's `Ollama` does [
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import time
 import urllib.parse
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import httpx
 import orjson
@@ -29,15 +28,14 @@ import orjson
 from adapters.errors import (
     ContextLengthExceededError,
     InvalidRequestError,
-    ModelConnectionError,
     ModelHTTPError,
     ModelProviderError,
-    ModelTimeoutError,
 )
-from adapters.settings import ProviderKeys, load_settings
+from adapters.settings import ProviderKeys
 from engine import ConfigurationError, Message, Tool
 
 from . import _guard
+from ._http import DEFAULT_TIMEOUT, HTTPConnection
 from ._ollama_stream import CONTEXT_OVERFLOW, NDJSONDecoder, TurnAccumulator, arguments_object
 from ._openai_errors import error_from_response, parse_error_body
 from ._retry import retry_async
@@ -49,7 +47,6 @@ DEFAULT_HOST = "http://localhost:11434"
 """Where a local Ollama server listens by default [L1]."""
 CLOUD_HOST = "https://ollama.com"
 """Ollama's cloud API root, used when a key is configured but no host (agno's behaviour) [L1][L2]."""
-DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """600 s per read/write/pool wait (a local model may take minutes to load), 5 s to connect."""
 
 
@@ -84,11 +81,12 @@ def parse_host(value: str) -> str:
     return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
 
 
-class _OllamaHTTP:
+class _OllamaHTTP(HTTPConnection):
     """Host, auth, request sending, retries and error translation shared by `Ollama` and `OllamaEmbedder`."""
 
     provider: ClassVar[str] = "Ollama"
     """Provider label for events (`model_provider`)."""
+    url_setting: ClassVar[str] = "host"
     host_env: ClassVar[str] = "OLLAMA_HOST"
     """Provider variable giving the host (read through `ProviderKeys`)."""
     api_key_env: ClassVar[str] = "OLLAMA_API_KEY"
@@ -108,39 +106,18 @@ class _OllamaHTTP:
         provider_keys: ProviderKeys | None,
         retry_sleep: Callable[[float], Awaitable[None]] | None,
     ) -> None:
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
-        self._id = id or self.default_id
+        self._init_connection(
+            id or self.default_id,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            extra_headers=extra_headers,
+            provider_keys=provider_keys,
+            retry_sleep=retry_sleep,
+        )
         self._host = host
-        self._api_key = api_key
-        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
-        self.max_retries = max_retries
-        self._http_client = http_client
-        self._owned_client: httpx.AsyncClient | None = None
-        self._extra_headers = dict(extra_headers or {})
-        self._provider_keys = provider_keys
-        self._retry_sleep = retry_sleep or asyncio.sleep
         self._base_url: str | None = None
-
-    @property
-    def id(self) -> str:
-        """Model id sent to the provider."""
-        return self._id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self._id!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client this object created (an injected client is left open)."""
-        if self._owned_client is not None:
-            await self._owned_client.aclose()
-            self._owned_client = None
 
     async def _post(self, path: str, content: bytes) -> httpx.Response:
         """POST `content` to `path` with retries; return the open 2xx response (the caller closes it)."""
@@ -189,27 +166,11 @@ class _OllamaHTTP:
             )
         return cls(text, status_code=status_code, body=body, provider=self.provider, model_name=self._id)
 
-    @contextlib.contextmanager
-    def _map_provider_errors(self) -> Iterator[None]:
-        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
-        labels = {"provider": self.provider, "model_name": self._id}
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise ModelTimeoutError(f"Ollama request timed out ({type(exc).__name__})", **labels) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ConfigurationError(f"Ollama host is not a valid http(s) URL: {exc}") from exc
-        except httpx.ConnectError as exc:
-            raise ModelConnectionError(
-                f"Ollama could not be reached at {self._base_url}: {exc}; start it with `ollama serve`, "
-                f"or set {self.host_env} to where it runs",
-                **labels,
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ModelConnectionError(f"Ollama connection failed ({type(exc).__name__}): {exc}", **labels) from exc
-
-    def _keys(self) -> ProviderKeys:
-        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
+    def _unreachable(self, exc: httpx.ConnectError) -> str | None:
+        return (
+            f"Ollama could not be reached at {self._base_url}: {exc}; start it with `ollama serve`, "
+            f"or set {self.host_env} to where it runs"
+        )
 
     def _resolve_api_key(self) -> str | None:
         return self._api_key if self._api_key is not None else self._keys().secret(self.api_key_env)
@@ -222,13 +183,6 @@ class _OllamaHTTP:
             else:
                 self._base_url = CLOUD_HOST if self._resolve_api_key() else DEFAULT_HOST
         return self._base_url
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http_client is not None:
-            return self._http_client
-        if self._owned_client is None:
-            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        return self._owned_client
 
 
 class Ollama(_OllamaHTTP):

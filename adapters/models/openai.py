@@ -12,10 +12,9 @@ quirks, `max_tokens_param` / `sends_stream_options`, or overrides `message_to_op
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -24,15 +23,14 @@ import orjson
 
 from adapters.errors import (
     ModelAuthError,
-    ModelConnectionError,
     ModelProviderError,
-    ModelTimeoutError,
     UnexpectedModelBehaviorError,
 )
-from adapters.settings import ProviderKeys, load_settings
+from adapters.settings import ProviderKeys
 from engine import ConfigurationError, Message, Tool
 
 from . import _guard
+from ._http import DEFAULT_TIMEOUT, HTTPConnection
 from ._openai_errors import error_from_response, error_from_stream_payload
 from ._openai_stream import ChunkAccumulator, response_from_completion
 from ._retry import retry_async
@@ -44,11 +42,8 @@ __all__ = ["DEFAULT_TIMEOUT", "OpenAIChat", "OpenAILike"]
 _MAX_BARE_BODY_BYTES = 65_536
 """How much of a stream is kept, until its first SSE event, to recognise a bare JSON error body."""
 
-DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
-"""openai-python's default (`_constants.DEFAULT_TIMEOUT`): 600 s per read/write/pool wait, 5 s to connect."""
 
-
-class OpenAILike:
+class OpenAILike(HTTPConnection):
     """A chat model behind an OpenAI-compatible Chat Completions endpoint (agno's `OpenAILike`).
 
     Implements `ModelClient`. Construction does no I/O and reads no environment; the key and base URL
@@ -115,40 +110,19 @@ class OpenAILike:
         provider_keys: ProviderKeys | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
-        self._id = id or self.default_id
-        self._api_key = api_key
+        self._init_connection(
+            id or self.default_id,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            extra_headers=extra_headers,
+            provider_keys=provider_keys,
+            retry_sleep=retry_sleep,
+        )
         self._base_url = base_url
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
-        self.max_retries = max_retries
-        self._http_client = http_client
-        self._owned_client: httpx.AsyncClient | None = None
-        self._extra_headers = dict(extra_headers or {})
-        self._provider_keys = provider_keys
-        self._retry_sleep = retry_sleep or asyncio.sleep
-
-    @property
-    def id(self) -> str:
-        """Model id sent to the provider."""
-        return self._id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self._id!r})"
-
-    async def __aenter__(self) -> OpenAILike:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client this object created (an injected client is left open)."""
-        if self._owned_client is not None:
-            await self._owned_client.aclose()
-            self._owned_client = None
 
     # -- request mapping -------------------------------------------------------------------------
 
@@ -339,27 +313,7 @@ class OpenAILike:
 
         return build
 
-    @contextlib.contextmanager
-    def _map_provider_errors(self) -> Iterator[None]:
-        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
-        labels = {"provider": self.provider, "model_name": self._id}
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise ModelTimeoutError(f"{self.provider} request timed out ({type(exc).__name__})", **labels) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ConfigurationError(f"{self.provider} base URL is not a valid http(s) URL: {exc}") from exc
-        except httpx.ConnectError as exc:
-            raise ModelConnectionError(f"{self.provider} could not be reached: {exc}", **labels) from exc
-        except httpx.HTTPError as exc:
-            raise ModelConnectionError(
-                f"{self.provider} connection failed ({type(exc).__name__}): {exc}", **labels
-            ) from exc
-
     # -- configuration ---------------------------------------------------------------------------
-
-    def _keys(self) -> ProviderKeys:
-        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
 
     def _resolve_base_url(self) -> str:
         base_url = self._base_url
@@ -386,13 +340,6 @@ class OpenAILike:
             headers["Authorization"] = f"Bearer {api_key}"
         headers.update(self._extra_headers)
         return headers
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http_client is not None:
-            return self._http_client
-        if self._owned_client is None:
-            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        return self._owned_client
 
     def _malformed(self, what: str, raw: bytes) -> UnexpectedModelBehaviorError:
         return UnexpectedModelBehaviorError(

@@ -14,10 +14,8 @@ subclass instead, whose construction raises the "not supported by X; use one of 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -25,19 +23,17 @@ import orjson
 
 from adapters.errors import (
     ModelAuthError,
-    ModelConnectionError,
     ModelProviderError,
-    ModelTimeoutError,
     UnexpectedModelBehaviorError,
 )
-from adapters.settings import ProviderKeys, load_settings
+from adapters.settings import ProviderKeys
 from engine import ConfigurationError
 
 from . import _guard
+from ._http import HTTPConnection
 from ._openai_errors import error_from_response, error_from_stream_payload
 from ._retry import retry_async
 from .base import EmbeddingResult
-from .openai import DEFAULT_TIMEOUT
 
 __all__ = [
     "EMBEDDING_PROVIDERS",
@@ -75,7 +71,7 @@ class UnsupportedEmbedder:
         raise embeddings_not_supported(self.provider)
 
 
-class OpenAILikeEmbedder:
+class OpenAILikeEmbedder(HTTPConnection):
     """An embeddings model behind an OpenAI-compatible `/embeddings` endpoint (agno's `OpenAILikeEmbedder`).
 
     Implements `Embedder`. Construction does no I/O and reads no environment; the key and base URL are
@@ -125,42 +121,21 @@ class OpenAILikeEmbedder:
         provider_keys: ProviderKeys | None = None,
         retry_sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
         if batch_size is not None and batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
-        self._id = id or self.default_id
-        self._api_key = api_key
+        self._init_connection(
+            id or self.default_id,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            extra_headers=extra_headers,
+            provider_keys=provider_keys,
+            retry_sleep=retry_sleep,
+        )
         self._base_url = base_url
         self.dimensions = dimensions
         self.batch_size = batch_size or self.default_batch_size
-        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
-        self.max_retries = max_retries
-        self._http_client = http_client
-        self._owned_client: httpx.AsyncClient | None = None
-        self._extra_headers = dict(extra_headers or {})
-        self._provider_keys = provider_keys
-        self._retry_sleep = retry_sleep or asyncio.sleep
-
-    @property
-    def id(self) -> str:
-        """Embedding model id sent to the provider."""
-        return self._id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self._id!r})"
-
-    async def __aenter__(self) -> OpenAILikeEmbedder:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client this object created (an injected client is left open)."""
-        if self._owned_client is not None:
-            await self._owned_client.aclose()
-            self._owned_client = None
 
     def request_body(self, texts: Sequence[str]) -> dict[str, Any]:
         """Return the JSON body for one batch: model, input list, float encoding, `dimensions` if set."""
@@ -213,7 +188,7 @@ class OpenAILikeEmbedder:
     ) -> Mapping[str, Any]:
         """One attempt: send one batch and return the decoded JSON object of a 2xx answer."""
         _guard.check_allowed(url)
-        with self._map_httpx_errors():
+        with self._map_provider_errors():
             response = await client.post(
                 url,
                 headers=headers,
@@ -274,23 +249,8 @@ class OpenAILikeEmbedder:
             tokens = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else 0
         return [vector for _, vector in indexed], tokens
 
-    @contextlib.contextmanager
-    def _map_httpx_errors(self) -> Iterator[None]:
-        """Translate httpx exceptions raised inside the block into `adapters.errors` classes (as chat does)."""
-        labels = {"provider": self.provider, "model_name": self._id}
-        try:
-            yield
-        except httpx.TimeoutException as exc:
-            raise ModelTimeoutError(f"{self.provider} request timed out ({type(exc).__name__})", **labels) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ConfigurationError(f"{self.provider} base URL is not a valid http(s) URL: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise ModelConnectionError(
-                f"{self.provider} connection failed ({type(exc).__name__}): {exc}", **labels
-            ) from exc
-
-    def _keys(self) -> ProviderKeys:
-        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
+    def _unreachable(self, exc: httpx.ConnectError) -> str | None:
+        return None  # reported as a generic connection failure, with the exception type
 
     def _resolve_base_url(self) -> str:
         base_url = self._base_url
@@ -317,13 +277,6 @@ class OpenAILikeEmbedder:
             headers["Authorization"] = f"Bearer {api_key}"
         headers.update(self._extra_headers)
         return headers
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http_client is not None:
-            return self._http_client
-        if self._owned_client is None:
-            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        return self._owned_client
 
     def _malformed(self, what: str, raw: str | Mapping[str, Any]) -> UnexpectedModelBehaviorError:
         return UnexpectedModelBehaviorError(

@@ -1,0 +1,117 @@
+"""Connection settings, lifecycle and httpx error translation shared by the HTTP provider clients.
+
+`OpenAILike`, `OpenAILikeEmbedder`, `GeminiHTTP` and `_OllamaHTTP` all hold the same connection state
+(model id, key, timeout, retries, an injected or owned `httpx.AsyncClient`, extra headers, where provider
+keys come from, the retry sleep), close the client they created, and translate httpx exceptions the same
+way; they differ only in the label their messages use and in what "unreachable" says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import ClassVar, Self
+
+import httpx
+
+from engine import ConfigurationError
+
+from ..errors import ModelConnectionError, ModelTimeoutError
+from ..settings import ProviderKeys, load_settings
+
+__all__ = ["DEFAULT_TIMEOUT", "HTTPConnection"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+"""openai-python's default (`_constants.DEFAULT_TIMEOUT`): 600 s per read/write/pool wait, 5 s to connect."""
+
+
+class HTTPConnection:
+    """Base of the HTTP provider clients (see module docstring). Construction does no I/O."""
+
+    provider: ClassVar[str] = ""
+    """Provider label for events and errors."""
+    http_label: ClassVar[str | None] = None
+    """Name used in connection error messages; `provider` when None."""
+    url_setting: ClassVar[str] = "base URL"
+    """What the URL setting is called in error messages."""
+
+    def _init_connection(
+        self,
+        id: str,
+        *,
+        api_key: str | None,
+        timeout: httpx.Timeout | float | None,
+        max_retries: int,
+        http_client: httpx.AsyncClient | None,
+        extra_headers: Mapping[str, str] | None,
+        provider_keys: ProviderKeys | None,
+        retry_sleep: Callable[[float], Awaitable[None]] | None,
+    ) -> None:
+        """Store the connection settings.
+
+        Raises:
+            ConfigurationError: `max_retries` is negative.
+        """
+        if max_retries < 0:
+            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        self._id = id
+        self._api_key = api_key
+        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, int | float) else timeout
+        self.max_retries = max_retries
+        self._http_client = http_client
+        self._owned_client: httpx.AsyncClient | None = None
+        self._extra_headers = dict(extra_headers or {})
+        self._provider_keys = provider_keys
+        self._retry_sleep = retry_sleep or asyncio.sleep
+
+    @property
+    def id(self) -> str:
+        """Model id sent to the provider."""
+        return self._id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self._id!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this object created (an injected client is left open)."""
+        if self._owned_client is not None:
+            await self._owned_client.aclose()
+            self._owned_client = None
+
+    def _keys(self) -> ProviderKeys:
+        return self._provider_keys if self._provider_keys is not None else load_settings()[1]
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http_client is not None:
+            return self._http_client
+        if self._owned_client is None:
+            self._owned_client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        return self._owned_client
+
+    def _unreachable(self, exc: httpx.ConnectError) -> str | None:
+        """Message for a connection refused / DNS failure, or None to report it as a generic failure."""
+        return f"{self.http_label or self.provider} could not be reached: {exc}"
+
+    @contextlib.contextmanager
+    def _map_provider_errors(self) -> Iterator[None]:
+        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
+        label = self.http_label or self.provider
+        labels = {"provider": self.provider, "model_name": self._id}
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise ModelTimeoutError(f"{label} request timed out ({type(exc).__name__})", **labels) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ConfigurationError(f"{label} {self.url_setting} is not a valid http(s) URL: {exc}") from exc
+        except httpx.HTTPError as exc:
+            message = self._unreachable(exc) if isinstance(exc, httpx.ConnectError) else None
+            if message is None:
+                message = f"{label} connection failed ({type(exc).__name__}): {exc}"
+            raise ModelConnectionError(message, **labels) from exc
