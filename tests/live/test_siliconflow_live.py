@@ -6,63 +6,29 @@ Select with `pytest -m live tests/live`. Uses the default model id of `Siliconfl
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from live_checks import check_embeddings, check_streamed_text, check_tool_call, key_or_skip
 
-from adapters.models import _guard
-from adapters.models.base import ModelResponse, TextDelta
 from adapters.models.siliconflow import Siliconflow, SiliconflowEmbedder
-from adapters.settings import ProviderKeys
-from engine import Message, Tool
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The real key, or a skip; also lifts the test suite's block on non-loopback model requests."""
-    key = ProviderKeys().secret("SILICONFLOW_API_KEY")
-    if key is None:
-        pytest.skip("SILICONFLOW_API_KEY is not set (live SiliconFlow test)")
-    monkeypatch.setattr(_guard, "ALLOW_MODEL_REQUESTS", True)
-    return key
+    return key_or_skip(monkeypatch, "SILICONFLOW_API_KEY", "SiliconFlow")
 
 
 async def test_streamed_text(api_key: str) -> None:
     async with Siliconflow(api_key=api_key, max_tokens=40, temperature=0.2) as chat:
-        updates = [u async for u in chat.stream([Message(id="m1", role="user", content="Say: hello")], [])]
-    *deltas, final = updates
-    assert isinstance(final, ModelResponse)
-    assert all(isinstance(d, TextDelta) for d in deltas)
-    assert final.content
-    assert final.content == "".join(d.text for d in deltas if isinstance(d, TextDelta))
-    assert final.usage.duration is not None
-
-
-def get_weather(city: str) -> str:
-    """Get the current weather for a city.
-
-    Args:
-        city: Name of the city.
-    """
-    return "sunny"
+        await check_streamed_text(chat)
 
 
 async def test_tool_call(api_key: str) -> None:
-    messages = [Message(id="m1", role="user", content="What is the weather in Paris? Use the tool.")]
     async with Siliconflow(api_key=api_key, temperature=0.2) as chat:
-        updates = [u async for u in chat.stream(messages, [Tool.from_callable(get_weather)])]
-    final = updates[-1]
-    assert isinstance(final, ModelResponse)
-    assert [c.name for c in final.tool_calls] == ["get_weather"]
-    assert json.loads(final.tool_calls[0].arguments)["city"].lower() == "paris"
-    assert final.tool_calls[0].id
+        await check_tool_call(chat)
 
 
 async def test_embeddings(api_key: str) -> None:
     async with SiliconflowEmbedder(api_key=api_key) as model:
-        result = await model.embed(["hello", "world"])
-    assert len(result.vectors) == 2
-    assert len(result.vectors[0]) == len(result.vectors[1]) > 0
-    assert result.vectors[0] != result.vectors[1]
+        await check_embeddings(model)
