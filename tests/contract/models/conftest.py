@@ -33,6 +33,8 @@ from engine import Message, Tool, ToolCall
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers"
 SSE = "text/event-stream"
 JSON = "application/json"
+NDJSON = "application/x-ndjson"
+STREAMED = frozenset({SSE, NDJSON})
 KEY = "sk-test-0123456789"
 
 
@@ -65,11 +67,12 @@ class Seen:
 class FixtureServer:
     """Answers each request with the next queued `Reply` (then closes the connection) and records it.
 
-    SSE replies are sent close-delimited (no Content-Length) in several small writes, so events straddle
-    reads; other replies carry a Content-Length.
+    Streamed replies (SSE, NDJSON) are sent close-delimited (no Content-Length) in `chunk_bytes`-sized
+    writes, so events straddle reads; other replies carry a Content-Length.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, chunk_bytes: int = 97) -> None:
+        self.chunk_bytes = chunk_bytes
         self.replies: deque[Reply] = deque()
         self.requests: list[Seen] = []
         self._handlers: set[asyncio.Task[None]] = set()
@@ -109,13 +112,13 @@ class FixtureServer:
             self.requests.append(Seen(method, path, headers, body))
             reply = self.replies.popleft()
             extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
-            length = "" if reply.content_type == SSE else f"Content-Length: {len(reply.body)}\r\n"
+            length = "" if reply.content_type in STREAMED else f"Content-Length: {len(reply.body)}\r\n"
             writer.write(
                 f"HTTP/1.1 {reply.status} X\r\nContent-Type: {reply.content_type}\r\n{length}{extra}"
                 "Connection: close\r\n\r\n".encode()
             )
-            for i in range(0, len(reply.body), 97):
-                writer.write(reply.body[i : i + 97])
+            for i in range(0, len(reply.body), self.chunk_bytes):
+                writer.write(reply.body[i : i + self.chunk_bytes])
                 await writer.drain()
         finally:
             writer.close()

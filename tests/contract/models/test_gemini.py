@@ -9,16 +9,14 @@ Fixture sources: fixtures/providers/gemini/README.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import FixtureServer, Reply
 
 from adapters.errors import (
     ContextLengthExceededError,
@@ -53,83 +51,6 @@ def fixture(name: str) -> bytes:
 # -- a loopback HTTP/1.1 server that replays queued replies -------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = SSE
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class FixtureServer:
-    """Answers each request with the next queued `Reply` (then closes the connection) and records it.
-
-    SSE replies are sent close-delimited (no Content-Length) in several writes; others with Content-Length.
-    """
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[Seen] = []
-        self._handlers: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/v1beta"
-
-    def queue(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    async def __aenter__(self) -> FixtureServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            method, path, _ = head[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(Seen(method, path, headers, body))
-            reply = self.replies.popleft()
-            extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
-            length = "" if reply.content_type == SSE else f"Content-Length: {len(reply.body)}\r\n"
-            writer.write(
-                f"HTTP/1.1 {reply.status} X\r\nContent-Type: {reply.content_type}\r\n{length}{extra}"
-                "Connection: close\r\n\r\n".encode()
-            )
-            for i in range(0, len(reply.body), 97):  # several writes, so events may straddle reads
-                writer.write(reply.body[i : i + 97])
-                await writer.drain()
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-            self._handlers.discard(task)
-
-
 @pytest.fixture
 async def gemini_server() -> AsyncIterator[FixtureServer]:
     async with FixtureServer() as s:
@@ -153,7 +74,7 @@ class SleepRecorder:
 def model(server: FixtureServer, http: httpx.AsyncClient, **kwargs: Any) -> Gemini:
     kwargs.setdefault("api_key", KEY)
     kwargs.setdefault("retry_sleep", SleepRecorder())
-    return Gemini(base_url=server.base_url, http_client=http, **kwargs)
+    return Gemini(base_url=server.base_url("/v1beta"), http_client=http, **kwargs)
 
 
 async def collect(
@@ -793,7 +714,7 @@ async def test_key_and_base_url_come_from_provider_settings(
 ) -> None:
     gemini_server.queue(Reply(body=fixture("stream_text.sse")))
     keys = ProviderKeys(
-        GOOGLE_API_KEY="AIza-from-settings", GEMINI_BASE_URL=gemini_server.base_url + "/", _env_file=None
+        GOOGLE_API_KEY="AIza-from-settings", GEMINI_BASE_URL=gemini_server.base_url("/v1beta") + "/", _env_file=None
     )
     await collect(Gemini(http_client=http, provider_keys=keys))
     assert gemini_server.requests[0].headers["x-goog-api-key"] == "AIza-from-settings"
@@ -802,7 +723,7 @@ async def test_key_and_base_url_come_from_provider_settings(
 
 async def test_owned_client_is_created_and_closed(gemini_server: FixtureServer) -> None:
     gemini_server.queue(Reply(body=fixture("stream_text.sse")))
-    async with Gemini(api_key=KEY, base_url=gemini_server.base_url) as chat:
+    async with Gemini(api_key=KEY, base_url=gemini_server.base_url("/v1beta")) as chat:
         _, final = split(await collect(chat))
     assert final.content is not None
 

@@ -8,16 +8,16 @@ retries, host resolution and the request guard. Fixture sources: fixtures/provid
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import conftest as loopback
 import httpx
 import pytest
+from conftest import FixtureServer
 
 from adapters.errors import (
     ContextLengthExceededError,
@@ -65,85 +65,13 @@ def keys(**values: str) -> StaticKeys:
 
 
 @dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = NDJSON
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class FixtureServer:
-    """Answers each request with the next queued `Reply` (then closes the connection) and records it.
-
-    NDJSON replies are sent close-delimited (no Content-Length) in 61-byte writes, so lines straddle
-    network reads; other replies carry a Content-Length.
-    """
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[Seen] = []
-        self._handlers: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
-
-    @property
-    def host(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    def queue(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    async def __aenter__(self) -> FixtureServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            method, path, _ = head[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(Seen(method, path, headers, body))
-            reply = self.replies.popleft()
-            extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
-            length = "" if reply.content_type == NDJSON else f"Content-Length: {len(reply.body)}\r\n"
-            writer.write(
-                f"HTTP/1.1 {reply.status} X\r\nContent-Type: {reply.content_type}\r\n{length}{extra}"
-                "Connection: close\r\n\r\n".encode()
-            )
-            for i in range(0, len(reply.body), 61):
-                writer.write(reply.body[i : i + 61])
-                await writer.drain()
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-            self._handlers.discard(task)
+class Reply(loopback.Reply):
+    content_type: str = NDJSON  # Ollama streams NDJSON
 
 
 @pytest.fixture
 async def ollama_server() -> AsyncIterator[FixtureServer]:
-    async with FixtureServer() as s:
+    async with FixtureServer(chunk_bytes=61) as s:
         yield s
 
 
@@ -164,7 +92,7 @@ class SleepRecorder:
 def model(server: FixtureServer, http: httpx.AsyncClient, **kwargs: Any) -> Ollama:
     kwargs.setdefault("retry_sleep", SleepRecorder())
     kwargs.setdefault("provider_keys", keys())
-    return Ollama(host=server.host, http_client=http, **kwargs)
+    return Ollama(host=server.root, http_client=http, **kwargs)
 
 
 def mock_client(
@@ -503,7 +431,7 @@ async def test_404_names_the_model_and_hints_ollama_pull(ollama_server: FixtureS
     assert "'llama3.1'" in str(error)
     assert "`ollama pull llama3.1`" in str(error)
     assert 'model "llama3.1" not found, try pulling it first' in str(error)
-    assert ollama_server.host in str(error)
+    assert ollama_server.root in str(error)
     assert (error.provider, error.model_name) == ("Ollama", "llama3.1")
     assert (len(ollama_server.requests), sleep.waits) == (1, [])
 
@@ -653,7 +581,7 @@ async def test_default_host_is_local_and_allowed_by_the_guard() -> None:
 
 async def test_host_and_key_come_from_provider_settings(ollama_server: FixtureServer, http: httpx.AsyncClient) -> None:
     ollama_server.queue(Reply(body=fixture("stream_text.ndjson")))
-    port = ollama_server.host.rsplit(":", 1)[1]
+    port = ollama_server.root.rsplit(":", 1)[1]
     chat = Ollama(http_client=http, provider_keys=keys(OLLAMA_HOST=f"127.0.0.1:{port}", OLLAMA_API_KEY="k-1"))
     await collect(chat)
     assert ollama_server.requests[0].path == "/api/chat"
@@ -664,7 +592,7 @@ async def test_ollama_variables_of_the_real_settings_are_read(
     ollama_server: FixtureServer, http: httpx.AsyncClient
 ) -> None:
     ollama_server.queue(Reply(body=fixture("stream_text.ndjson")))
-    settings = ProviderKeys(OLLAMA_HOST=ollama_server.host, OLLAMA_API_KEY="k-2", _env_file=None)
+    settings = ProviderKeys(OLLAMA_HOST=ollama_server.root, OLLAMA_API_KEY="k-2", _env_file=None)
     await collect(Ollama(http_client=http, provider_keys=settings))
     assert ollama_server.requests[0].headers["authorization"] == "Bearer k-2"
 
@@ -707,7 +635,7 @@ async def test_invalid_host_is_a_configuration_error() -> None:
 
 async def test_owned_client_is_created_and_closed(ollama_server: FixtureServer) -> None:
     ollama_server.queue(Reply(body=fixture("stream_text.ndjson")))
-    async with Ollama(host=ollama_server.host, provider_keys=keys()) as chat:
+    async with Ollama(host=ollama_server.root, provider_keys=keys()) as chat:
         _, final = split(await collect(chat))
     assert final.content is not None
     assert chat._owned_client is None
@@ -729,7 +657,7 @@ def test_identity_and_protocols() -> None:
 def embedder(server: FixtureServer, http: httpx.AsyncClient, **kwargs: Any) -> OllamaEmbedder:
     kwargs.setdefault("retry_sleep", SleepRecorder())
     kwargs.setdefault("provider_keys", keys())
-    return OllamaEmbedder(host=server.host, http_client=http, **kwargs)
+    return OllamaEmbedder(host=server.root, http_client=http, **kwargs)
 
 
 async def test_embed_request_and_result(ollama_server: FixtureServer, http: httpx.AsyncClient) -> None:
