@@ -28,21 +28,13 @@ import pytest
 from engine import StartRun
 from projections import SqliteViewStore
 from streams import KafkaLog, Record, TopicPartition, Topics, command_record
+from tests.kafka_broker import BOOTSTRAP, broker_marks
 
-BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 80
 ROLES = ("orchestrator", "orchestrator", "model", "model", "tool", "tool", "projection")
 
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.slow,
-    pytest.mark.fault,
-    pytest.mark.timeout(420),
-    pytest.mark.skipif(not BOOTSTRAP, reason="KAFKA_BOOTSTRAP_SERVERS is not set (start one: scripts/kafka.sh start)"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = [*broker_marks(), pytest.mark.slow, pytest.mark.fault, pytest.mark.timeout(420)]
 
 
 class Workers:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -12,16 +11,9 @@ from adapters.runtime import Runtime
 from projections import SqliteViewStore
 from streams import KafkaLog, Topics
 from tests.conftest import capture_agent
+from tests.kafka_broker import BOOTSTRAP, broker_marks
 
-BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(not BOOTSTRAP, reason="KAFKA_BOOTSTRAP_SERVERS is not set (start one: scripts/kafka.sh start)"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = [*broker_marks(), pytest.mark.timeout(300)]
 
 
 async def test_runs_with_tool_calls_complete_once_on_kafka(tmp_path: Path) -> None:

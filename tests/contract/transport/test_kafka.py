@@ -7,8 +7,6 @@ it). Without it, or when nothing answers there, the tests are skipped with that 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from pathlib import Path
 
@@ -16,28 +14,9 @@ import pytest
 from contract import DurableTransportContract, LogFactory, unique
 
 from streams import KafkaLog, Log, TopicPartition
+from tests.kafka_broker import BOOTSTRAP, broker_marks
 
-BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-
-
-def _reachable(servers: str) -> bool:
-    host, _, port = servers.split(",")[0].rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
-pytestmark = [
-    pytest.mark.broker,
-    # aiokafka's consumer.stop() cancels an internal task and can leave a connection for the GC to close.
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(not BOOTSTRAP, reason="KAFKA_BOOTSTRAP_SERVERS is not set (start one: scripts/kafka.sh start)"),
-    pytest.mark.skipif(bool(BOOTSTRAP) and not _reachable(BOOTSTRAP), reason=f"no Kafka broker answers at {BOOTSTRAP}"),
-]
+pytestmark = [*broker_marks(), pytest.mark.timeout(120)]
 
 
 class TestKafkaLog(DurableTransportContract):
