@@ -25,7 +25,7 @@ from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
 from .topics import Topics
-from .transport import Log, Transaction
+from .transport import Log, OutRecord
 
 __all__ = ["Emit", "WorkHandler", "WorkerLoop"]
 
@@ -135,29 +135,29 @@ class WorkerLoop:
             try:
                 work = read_work(record)
             except SchemaError as exc:
-                async with self._log.transaction() as tx:
-                    tx.send(deadletter_record(self._t.deadletter, record, str(exc)))
-                    self._commit(tx, tp, record.offset)
+                await self._finish(tp, record.offset, [deadletter_record(self._t.deadletter, record, str(exc))])
                 return
             final: list[RunEvent] = []
             if record.offset >= self._suspect.get(tp, 0) or not await self._answered(work):
                 final = await self._handler.execute(work, self._emit)
-            safe = self._inflight.finished(tp, record.offset)
-            if safe is None:
-                return  # the partition was revoked while the item ran: its new owner answers it
-            async with self._log.transaction() as tx:
-                for event in final:
-                    tx.send(event_record(self._t.events, event))
-                tx.commit_offsets(self.group_id, {tp: safe})
+            await self._finish(tp, record.offset, [event_record(self._t.events, e) for e in final])
         except Exception:
             _log.exception("work item %s/%s@%s failed", record.topic, record.partition, record.offset)
         finally:
             self._sem.release()
 
-    def _commit(self, tx: Transaction, tp: TopicPartition, offset: int) -> None:
-        """Add the safe offset of `tp` to `tx`, unless `tp` was revoked while the item ran."""
+    async def _finish(self, tp: TopicPartition, offset: int, records: list[OutRecord]) -> None:
+        """Append an item's outcome with the safe offset of `tp`, in one transaction.
+
+        Nothing is appended when `tp` was revoked while the item ran: its new owner handles the item, and
+        committing here could rewind the new owner's offset.
+        """
         safe = self._inflight.finished(tp, offset)
-        if safe is not None:
+        if safe is None:
+            return
+        async with self._log.transaction() as tx:
+            for out in records:
+                tx.send(out)
             tx.commit_offsets(self.group_id, {tp: safe})
 
     async def _emit(self, events: Sequence[RunEvent]) -> None:
