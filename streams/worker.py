@@ -138,7 +138,10 @@ class WorkerLoop:
                 await self._finish(tp, record.offset, [deadletter_record(self._t.deadletter, record, str(exc))])
                 return
             final: list[RunEvent] = []
-            if record.offset >= self._suspect.get(tp, 0) or not await self._answered(work):
+            # A partition whose assignment callback has not finished yet has no known end: its records may
+            # arrive before `_on_assign` returns, so they are treated as suspect and checked.
+            end = self._suspect.get(tp)
+            if (end is not None and record.offset >= end) or not await self._answered(work):
                 final = await self._handler.execute(work, self._emit)
             await self._finish(tp, record.offset, [event_record(self._t.events, e) for e in final])
         except Exception:

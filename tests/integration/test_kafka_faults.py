@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+from aiokafka import TopicPartition as KafkaTP
 
 from engine import StartRun
 from projections import SqliteViewStore
@@ -57,6 +59,8 @@ class Workers:
             )  # fmt: skip
 
     def kill_and_restart(self, slot: int) -> None:
+        with (self.tmp / "kills.txt").open("a") as f:
+            f.write(f"{time.time():.3f} slot={slot} role={ROLES[slot]} pid={self.procs[slot].pid}\n")
         self.procs[slot].send_signal(signal.SIGKILL)
         self.procs[slot].wait(timeout=10)
         self.kills += 1
@@ -113,13 +117,15 @@ async def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(tmp_path: Pa
             done = {e["run_id"] for e in events if e["event"] in ("RunCompleted", "RunError", "RunCancelled")}
             if done >= set(run_ids):
                 break
-            assert time.monotonic() < deadline, f"{len(done)}/{RUNS} runs finished; kills={workers.kills}"
+            if time.monotonic() > deadline:
+                pytest.fail(f"{len(done)}/{RUNS} runs finished; kills={workers.kills}; {await _offsets(log, topics)}")
             assert not (submitter.done() and submitter.exception())
             if time.monotonic() > next_kill and not submitter.done():
                 workers.kill_and_restart(rng.randrange(len(ROLES)))
                 next_kill = time.monotonic() + rng.uniform(0.5, 1.5)
             await asyncio.sleep(0.25)
         records = await read_all(log, topics.events)
+        work_records = [*await read_all(log, topics.work_model), *await read_all(log, topics.work_tools)]
         # The projection worker catches up on its own; give it a moment before reading its view.
         store = SqliteViewStore(tmp_path / "views.db")
         await asyncio.to_thread(store.open)
@@ -140,7 +146,7 @@ async def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(tmp_path: Pa
     assert terminal == dict.fromkeys(run_ids, 1)
     assert all(e["event"] != "RunError" for e in events)
     ids = Counter(e["event_id"] for e in events)
-    assert [i for i, n in ids.items() if n > 1] == []
+    assert [i for i, n in ids.items() if n > 1] == [], _duplicates_report(ids, events, records, work_records)
 
     assert sorted(rows) == sorted(run_ids)
     for row in rows.values():
@@ -149,6 +155,39 @@ async def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(tmp_path: Pa
         assert len({m["id"] for m in messages}) == len(messages)
 
     _assert_no_execution_after_committed_completion(events, records, marks)
+
+
+async def _offsets(log: KafkaLog, topics: Topics) -> str:
+    """Last stable vs high-watermark offsets of the run-events partitions (an open transaction shows as a gap)."""
+    tps = [TopicPartition(topics.events, p) for p in range(log.partitions_for(topics.events))]
+    stable = await log.end_offsets(tps)
+    reader = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, isolation_level="read_uncommitted")
+    await reader.start()
+    try:
+        ends = await reader.end_offsets([KafkaTP(tp.topic, tp.partition) for tp in tps])
+    finally:
+        await reader.stop()
+    high = {tp: ends[KafkaTP(tp.topic, tp.partition)] for tp in tps}
+    return ", ".join(f"events/{tp.partition}: stable {stable[tp]} high {high[tp]}" for tp in tps)
+
+
+def _duplicates_report(
+    ids: Counter[str], events: list[dict[str, Any]], records: list[Record], work_records: list[Record]
+) -> str:
+    """Where each duplicated event id sits in the log, and whether its work item was produced twice."""
+    work_ids = Counter(
+        f"{w['run_id']}:{w['seq']}" for w in (orjson.loads(r.value) for r in work_records) if isinstance(w, dict)
+    )
+    lines = []
+    for dup in (i for i, n in ids.items() if n > 1):
+        where = [
+            (r.partition, r.offset, r.timestamp_ms)
+            for e, r in zip(events, records, strict=True)
+            if e["event_id"] == dup
+        ]
+        item = dup.rsplit(":", 1)[0]
+        lines.append(f"{dup}: at {where}; work records of {item}: {work_ids.get(item, 0)}")
+    return "\n".join(lines)
 
 
 def _assert_no_execution_after_committed_completion(

@@ -244,6 +244,45 @@ async def test_items_finishing_after_their_partition_moved_do_not_rewind_the_new
             await other.stop()
 
 
+class LateAssignLog:
+    """A MemoryLog whose assignment callback runs after records start flowing (as aiokafka's coordinator may)."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._inner = log
+        self.late: list[asyncio.Task[None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def consumer(self, topics: list[str], *, group_id: str | None, on_assign: Any = None, **kw: Any) -> Any:
+        async def later(tps: set[TopicPartition]) -> None:
+            async def run() -> None:
+                await asyncio.sleep(0.3)
+                await on_assign(tps)
+
+            self.late.append(asyncio.create_task(run()))
+
+        return self._inner.consumer(topics, group_id=group_id, on_assign=later, **kw)
+
+
+async def test_items_delivered_before_the_assignment_callback_finished_are_checked_before_execution(
+    log: MemoryLog, topics: Topics
+) -> None:
+    items = [item(run, 1) for run in range(4)]
+    answered = items[:2]  # a previous owner answered these, then died before committing their offsets
+    await send_work(log, topics, items)
+    await log.send_many([event_record(topics.events, answer(w)) for w in answered])
+    late = LateAssignLog(log)
+    handler = CountingHandler()
+
+    async with running(WorkerLoop(late, topics, topics.work_model, GROUP, handler)):  # type: ignore[arg-type]
+        await eventually(lambda: all_committed(log, topics.work_model), "the items to be committed")
+    await asyncio.gather(*late.late)
+
+    assert handler.executed == Counter({(w.run_id, w.seq): 1 for w in items if w not in answered})
+    assert sorted(await done_ids(log, topics)) == sorted(f"{w.run_id}:{w.seq}:done" for w in items)
+
+
 async def _true(value: bool) -> bool:
     return value
 
