@@ -1,6 +1,6 @@
 """The `agnostream` command line: serve, run, replay, export, bfcl.
 
-    agnostream serve  [--agents MODULE] [--host H] [--port P] [--log FILE] [--db FILE] [--broker B] [--roles R]
+    agnostream serve  [--agents MODULE] [--host H] [--port P] [--log FILE] [--db FILE|URL] [--broker B] [--roles R]
     agnostream worker --role orchestrator|model|tool|projection|all --broker kafka://HOST:PORT [--agents M]
     agnostream topics create|describe [--broker B]
     agnostream run    --agent ID [--session-id S] [--url URL] MESSAGE
@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from engine import ConfigurationError, EngineError, decode_event, replay_check
-from projections import SqliteViewStore
+from projections import make_view_store
 from streams import KafkaLog, Topics
 
 from . import cli_providers
@@ -48,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=settings.host)
     serve.add_argument("--port", type=int, default=settings.port)
     serve.add_argument("--log", default=settings.log_path, help="embedded log file (AGNOSTREAM_LOG_PATH)")
-    serve.add_argument("--db", default=settings.db_path, help="projection database (AGNOSTREAM_DB_PATH)")
+    serve.add_argument(
+        "--db", default=settings.view_db, help="projection database: SQLite file or postgresql:// URL "
+        "(AGNOSTREAM_DB_URL, else AGNOSTREAM_DB_PATH)",
+    )  # fmt: skip
     serve.add_argument("--broker", default=settings.broker, help="'embedded' or kafka://HOST:PORT (AGNOSTREAM_BROKER)")
     serve.add_argument(
         "--roles", default=None, help="processors in this process, comma-separated or 'all' (default: all on the "
@@ -60,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--broker", default=settings.broker)
     worker.add_argument("--agents", default=settings.agents)
     worker.add_argument("--log", default=settings.log_path)
-    worker.add_argument("--db", default=settings.db_path)
+    worker.add_argument("--db", default=settings.view_db)
     worker.add_argument(
         "--instance", default=None, help="stable instance id: fences this worker's previous incarnation"
     )
@@ -77,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--user-id", default=None)
     run.add_argument("--url", default=None, help="a running agnostream/AgentOS server; default: run in-process")
     run.add_argument("--log", default=settings.log_path)
-    run.add_argument("--db", default=settings.db_path)
+    run.add_argument("--db", default=settings.view_db)
     run.add_argument("--events", action="store_true", help="print every event, not only the content")
     run.add_argument("message")
 
@@ -128,19 +131,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _runtime(
     agents_module: str,
     log_path: str,
-    db_path: str,
+    view_db: str | None,
     *,
     broker: str = "embedded",
     roles: Sequence[str] = ALL_ROLES,
     transactional_id: str | None = None,
 ) -> Runtime:
+    """The runtime; `view_db` None means no sessions view (a worker without the projection role)."""
     settings, _keys = load_settings()
     log = make_log(broker, log_path=log_path, partitions=settings.partitions, transactional_id=transactional_id)
     return Runtime(
         log,
         Topics(settings.topic_prefix, settings.partitions),
         load_agents(agents_module),
-        view_store=SqliteViewStore(db_path),
+        view_store=make_view_store(view_db) if view_db is not None else None,
         roles=roles,
         content_flush_s=settings.content_flush_ms / 1000,
         tool_timeout_s=settings.tool_timeout_s,
@@ -164,7 +168,9 @@ async def _worker(args: argparse.Namespace) -> int:
 
     roles = ALL_ROLES if args.role == "all" else (args.role,)
     txn = f"agnostream-{args.role}-{args.instance}" if args.instance else None
-    runtime = _runtime(args.agents, args.log, args.db, broker=args.broker, roles=roles, transactional_id=txn)
+    # Only the projection role touches the sessions view: other workers open no database connection.
+    view_db = args.db if "projection" in roles else None
+    runtime = _runtime(args.agents, args.log, view_db, broker=args.broker, roles=roles, transactional_id=txn)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

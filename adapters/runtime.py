@@ -15,7 +15,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 from engine import Agent, CancelRun, StartRun
-from projections import SessionsProjection, SqliteViewStore
+from projections import SessionsProjection, ViewStore
 from streams import EventTap, Log, Orchestrator, Subscription, Topics, WorkerLoop, command_record, run_processor
 
 from .model_worker import MODEL_GROUP, ModelExecutor
@@ -45,7 +45,7 @@ class Runtime:
         topics: Topics,
         agents: Mapping[str, Agent],
         *,
-        view_store: SqliteViewStore | None = None,
+        view_store: ViewStore | None = None,
         roles: Sequence[str] = ALL_ROLES,
         content_flush_s: float = 0.02,
         tool_timeout_s: float = 60.0,

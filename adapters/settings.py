@@ -96,6 +96,9 @@ class Settings(BaseSettings):
         broker: `embedded` (default) or `kafka://HOST:PORT` (AGNOSTREAM_BROKER).
         log_path: SQLite file of the embedded log (AGNOSTREAM_LOG_PATH), default `./agnostream.db`.
         db_path: SQLite file of the projections (AGNOSTREAM_DB_PATH), default `./agnostream-views.db`.
+        db_url: PostgreSQL URL of the projections (AGNOSTREAM_DB_URL), e.g.
+            `postgresql://user@host:5432/agnostream`; when set it replaces `db_path`, so several API servers
+            can serve one view. Unset (default): the SQLite file.
         topic_prefix: topic name prefix (AGNOSTREAM_TOPIC_PREFIX), default `agno.`.
         partitions: partitions per topic (AGNOSTREAM_PARTITIONS), default 12.
         host / port: HTTP bind address (AGNOSTREAM_HOST, AGNOSTREAM_PORT), default 127.0.0.1:7777.
@@ -113,6 +116,7 @@ class Settings(BaseSettings):
     broker: str = "embedded"
     log_path: str = "agnostream.db"
     db_path: str = "agnostream-views.db"
+    db_url: str | None = None
     topic_prefix: str = "agno."
     partitions: int = Field(default=12, ge=1)
     host: str = "127.0.0.1"
@@ -124,6 +128,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_provider: str = "scripted"
     demo_model: str | None = None
+
+    @property
+    def view_db(self) -> str:
+        """Where the projections live: `db_url` when set, else the SQLite file `db_path`."""
+        return self.db_url or self.db_path
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,12 @@
 It reads every run-events partition from the positions stored in the view database (not from a
 consumer group: the view database is the source of truth of its progress), folds each batch with
 `sessions.fold_event` and writes the changed rows and the new positions in one transaction, on a
-dedicated thread so the event loop never blocks on SQLite.
+dedicated thread so the event loop never blocks on the database.
+
+Several runners may write one shared view (API servers on one PostgreSQL database, each running the
+projection): each batch is written only if the stored positions are still the ones it was read from
+(`ViewStore.apply(expected=...)`). The runner that loses a race drops its batch, reloads the stored
+positions and reads on from there, so a session row is never folded from a stale copy.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from typing import Any
 from engine import SchemaError
 from streams import Log, Record, TopicPartition, Topics, read_event
 
-from .errors import ProjectionLagTimeoutError
+from .errors import PositionConflictError, ProjectionLagTimeoutError
 from .sessions import SessionsView, fold_event
-from .store import SqliteViewStore
+from .view_sql import ViewStore
 
 __all__ = ["SessionsProjection"]
 
@@ -33,7 +38,7 @@ class SessionsProjection:
         name: projection name, the key of its stored positions.
     """
 
-    def __init__(self, log: Log, topics: Topics, store: SqliteViewStore, *, name: str = "sessions") -> None:
+    def __init__(self, log: Log, topics: Topics, store: ViewStore, *, name: str = "sessions") -> None:
         self._log = log
         self._t = topics
         self.store = store
@@ -73,8 +78,16 @@ class SessionsProjection:
                         self._read_to[tp] = await consumer.position(tp)
                     continue
                 positions = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                expected = {tp: self._positions.get(tp, 0) for tp in positions}
                 records = [r for rs in batch.values() for r in rs]
-                await self._call(self._apply, records, positions)
+                try:
+                    await self._call(self._apply, records, positions, expected)
+                except PositionConflictError:
+                    # Another writer of this view applied these records first: continue from its positions.
+                    self._positions = await self._call(self.store.positions, self.name)
+                    for tp in tps:
+                        consumer.seek(tp, self._positions.get(tp, 0))
+                    continue
                 self._positions.update(positions)
                 for tp in batch:
                     self._read_to[tp] = await consumer.position(tp)
@@ -86,7 +99,9 @@ class SessionsProjection:
         await self._call(self.store.close)
         self._executor.shutdown(wait=True)
 
-    def _apply(self, records: list[Record], positions: dict[TopicPartition, int]) -> None:
+    def _apply(
+        self, records: list[Record], positions: dict[TopicPartition, int], expected: dict[TopicPartition, int]
+    ) -> None:
         view = SessionsView()
         for record in records:
             try:
@@ -107,6 +122,7 @@ class SessionsProjection:
             [view.sessions[s] for s in sorted(view.dirty_sessions)],
             [view.runs[r] for r in sorted(view.dirty_runs)],
             positions,
+            expected=expected,
         )
 
     async def wait_caught_up(self, timeout_s: float = 10.0) -> None:

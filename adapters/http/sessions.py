@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from projections import SqliteViewStore
+from projections import ViewStore
 
 __all__ = ["router"]
 
@@ -25,11 +25,11 @@ def _iso(ts: int | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat() if ts is not None else None
 
 
-def _store(request: Request) -> SqliteViewStore:
+def _store(request: Request) -> ViewStore:
     projection = request.app.state.runtime.projection
     if projection is None:
         raise HTTPException(status_code=503, detail="this server runs without the sessions projection")
-    store: SqliteViewStore = projection.store
+    store: ViewStore = projection.store
     return store
 
 
