@@ -9,6 +9,7 @@ outputs and offsets are both absent, and the batch is redelivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -64,11 +65,13 @@ def deadletter_record(topic: str, record: Record, reason: str) -> OutRecord:
     return OutRecord(topic, record.key or b"", orjson.dumps(value), (("deadletter", b"1"),))
 
 
-def make_consumer(log: Log, processor: BatchProcessor) -> Consumer:
+def make_consumer(log: Log, processor: BatchProcessor, on_pause: RebalanceCallback | None = None) -> Consumer:
     """Create the group consumer for `processor`, wired to its rebalance callbacks."""
     on_assign: RebalanceCallback = processor.on_assign
     on_revoke: RebalanceCallback = processor.on_revoke
-    return log.consumer(processor.topics, group_id=processor.group_id, on_assign=on_assign, on_revoke=on_revoke)
+    return log.consumer(
+        processor.topics, group_id=processor.group_id, on_assign=on_assign, on_revoke=on_revoke, on_pause=on_pause
+    )
 
 
 async def _rebuild_pending(
@@ -82,20 +85,39 @@ async def _rebuild_pending(
         await processor.rebuild(tp, start)
 
 
-async def run_processor(log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int = 500) -> None:
-    """Run `processor` until `stop` is set; each batch is one transaction (outputs + offsets)."""
-    consumer = make_consumer(log, processor)
+async def run_processor(
+    log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int = 500, pause_timeout_s: float = 30.0
+) -> None:
+    """Run `processor` until `stop` is set; each batch is one transaction (outputs + offsets).
+
+    A rebalance waits for the batch in hand to commit before this member gives up its partitions: a batch
+    committed after a new owner read the committed offsets would be decided twice (Kafka fences such a
+    zombie commit only with KIP-447's generation-checked offset commits, which aiokafka does not send).
+    """
+    idle = asyncio.Event()
+    idle.set()
+
+    async def on_pause(_tps: set[TopicPartition]) -> None:
+        # Bounded: a batch stuck on something the rebalance itself holds must not deadlock the group.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(idle.wait(), pause_timeout_s)
+
+    consumer = make_consumer(log, processor, on_pause)
     await consumer.start()
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=100, max_records=max_records)
-            await _rebuild_pending(processor, consumer, batch)
-            if not batch:
-                continue
-            async with log.transaction() as tx:
-                for records in batch.values():
-                    for record in records:
-                        processor.handle(record, tx)
-                tx.commit_offsets(processor.group_id, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+            idle.clear()
+            try:
+                await _rebuild_pending(processor, consumer, batch)
+                if not batch:
+                    continue
+                async with log.transaction() as tx:
+                    for records in batch.values():
+                        for record in records:
+                            processor.handle(record, tx)
+                    tx.commit_offsets(processor.group_id, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+            finally:
+                idle.set()
     finally:
         await consumer.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 import pytest
@@ -162,3 +164,50 @@ def test_deadletter_record_keeps_the_reason_and_the_original_position() -> None:
         "value": "\ufffdnot utf-8",
     }
     assert deadletter_record("dlq", Record("in", 0, 0, None, b"v", (), 0), "r").key == b""
+
+
+class PausingLog:
+    """A MemoryLog that hands out the rebalance pause callback and can hold transactions open."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._inner = log
+        self.on_pause: Any = None
+        self.in_commit = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def consumer(self, topics: Sequence[str], *, on_pause: Any = None, **kw: Any) -> Any:
+        self.on_pause = on_pause
+        return self._inner.consumer(topics, **kw)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        async with self._inner.transaction() as tx:
+            yield tx
+            self.in_commit.set()
+            await self.release.wait()
+
+
+async def test_a_rebalance_waits_until_the_batch_in_hand_has_committed(
+    log: MemoryLog, names: tuple[str, str, str]
+) -> None:
+    source, sink, group = names
+    pausing = PausingLog(log)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(pausing, UpperProcessor(source, sink, group), stop))  # type: ignore[arg-type]
+    await log.send(OutRecord(source, b"k", b"a"))
+    await asyncio.wait_for(pausing.in_commit.wait(), 5)
+
+    # The group rebalances while the batch's transaction is still open: this member must not let go yet.
+    pause = asyncio.create_task(pausing.on_pause({TopicPartition(source, 0)}))
+    await asyncio.sleep(0.05)
+    assert not pause.done()
+    pausing.release.set()
+    await asyncio.wait_for(pause, 5)
+    assert await values(log, sink) == [b"A"]
+    assert await log.committed(group, TopicPartition(source, 0)) == 1
+
+    stop.set()
+    await asyncio.wait_for(task, 5)
