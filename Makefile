@@ -9,7 +9,7 @@ CATEGORY ?= multi_turn_base
 BROKER ?= embedded
 ARGS ?=
 
-.PHONY: install demo serve test lint fmt typecheck coverage check providers-test bfcl replay clean
+.PHONY: install demo serve test lint fmt typecheck coverage check providers-test bfcl replay clean kafka-scale fault-test
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -57,6 +57,9 @@ providers-test:  ## live smoke tests of every provider whose key is set (the res
 
 fault-test:  ## Kafka fault-injection (SIGKILL workers under load); needs KAFKA_BOOTSTRAP_SERVERS
 	$(PY) -m pytest -m fault -p no:cacheprovider tests/integration/test_kafka_faults.py $(ARGS)
+
+kafka-scale:  ## 2 orchestrator, 2 model, 2 tool worker processes, 500 runs with tool calls; artifacts/kafka-scale.json; needs KAFKA_BOOTSTRAP_SERVERS (else 127.0.0.1:29092)
+	$(PY) -m scripts.kafka_scale --out artifacts/kafka-scale.json $(ARGS)
 
 bfcl:  ## run every BFCL multi-turn case of CATEGORY through the engine; writes artifacts/bfcl.json
 	$(PY) -m adapters.bfcl --category $(CATEGORY) --broker $(BROKER) --out artifacts/bfcl$(if $(filter-out embedded,$(BROKER)),-kafka,).json
