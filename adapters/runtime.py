@@ -73,13 +73,13 @@ class Runtime:
             self._spawn(run_processor(self.log, self.orchestrator, self._stop))
         if "model" in self._roles:
             model = WorkerLoop(
-                self.log, self.topics, self.topics.work_model, MODEL_GROUP,
+                self.log, self.topics, self.topics.work_model, self.topics.group(MODEL_GROUP),
                 ModelExecutor(self.agents, content_flush_s=self._flush_s),
             )  # fmt: skip
             self._spawn(model.run(self._stop))
         if "tool" in self._roles:
             tools = WorkerLoop(
-                self.log, self.topics, self.topics.work_tools, TOOL_GROUP,
+                self.log, self.topics, self.topics.work_tools, self.topics.group(TOOL_GROUP),
                 ToolExecutor(self.agents, timeout_s=self._tool_timeout_s),
             )  # fmt: skip
             self._spawn(tools.run(self._stop))

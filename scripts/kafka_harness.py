@@ -177,7 +177,7 @@ class Groups:
         every = {TopicPartition(t, p) for t in wanted for p in range(topics.partitions)}
         deadline = time.monotonic() + timeout_s
         while True:
-            state, assignment = await self.describe(group_id, wanted, workers)
+            state, assignment = await self.describe(topics.group(group_id), wanted, workers)
             owned = [tp for tps in assignment.values() for tp in tps]
             if state == "Stable" and set(assignment) == owners and sorted(owned) == sorted(every):
                 return assignment

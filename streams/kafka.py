@@ -92,6 +92,8 @@ class KafkaLog:
         transaction_timeout_ms: broker-side timeout of an open transaction, milliseconds.
         group_instance_id: static group membership (KIP-345) for this process's group consumers: a
             restarted worker with the same id takes its partitions back without a rebalance.
+        fetch_max_wait_ms: how long a consumer's fetch waits on the broker for new records, milliseconds
+            (aiokafka's default is 500; each hop of a run is a fetch, so this bounds per-hop latency).
     """
 
     def __init__(
@@ -103,8 +105,10 @@ class KafkaLog:
         default_partitions: int = 12,
         transaction_timeout_ms: int = 15000,
         group_instance_id: str | None = None,
+        fetch_max_wait_ms: int = 50,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._txn_id = transactional_id or f"agnostream-{uuid.uuid4()}"
         self._pinned_txn_id = transactional_id is not None
         self._client_id = client_id
@@ -451,6 +455,12 @@ class _KafkaConsumer:
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=300000,
+            # A rebalance waits for the members' in-flight work to commit (the processors' `on_pause`, up to
+            # 30 s); the default (= the session timeout, 10 s) would expel a member still finishing its work,
+            # leaving a zombie that commits after its partitions moved.
+            rebalance_timeout_ms=60000,
+            # Latency: a read_committed fetch long-polls up to this long when nothing is committed yet.
+            fetch_max_wait_ms=log.fetch_max_wait_ms,
         )
         self._started = False
 

@@ -1,6 +1,6 @@
 """The orchestrator processor: advances run state machines from commands and worker answers.
 
-Consumes `runs.commands` and `runs.events` in the consumer group `process.orchestrator`. For every
+Consumes `runs.commands` and `runs.events` in the consumer group `<prefix>process.orchestrator`. For every
 input it calls `engine.decide` with the session's state and appends the decided events (to
 `runs.events`) and work items (to `work.model` / `work.tools`) in the batch's transaction. It keeps
 only a cache of session states, rebuilt from the log when partitions are assigned:
@@ -27,6 +27,7 @@ from .transport import Log, Transaction
 __all__ = ["ORCHESTRATOR_GROUP", "Orchestrator"]
 
 ORCHESTRATOR_GROUP = "process.orchestrator"
+"""Base name of the orchestrators' consumer group; the group id is `Topics.group(ORCHESTRATOR_GROUP)`."""
 _log = logging.getLogger("agnostream.orchestrator")
 
 
@@ -40,8 +41,6 @@ class Orchestrator:
         clock: epoch-seconds clock for decision times (injected for tests).
     """
 
-    group_id = ORCHESTRATOR_GROUP
-
     def __init__(
         self, log: Log, topics: Topics, agents: Mapping[str, Agent], *, clock: Callable[[], float] = time.time
     ) -> None:
@@ -49,6 +48,7 @@ class Orchestrator:
         self._t = topics
         self._agents = agents
         self._clock = clock
+        self.group_id = topics.group(ORCHESTRATOR_GROUP)
         self.sessions: dict[str, SessionState] = {}
         self._needs_rebuild: set[TopicPartition] = set()
         self.topics: Sequence[str] = (topics.commands, topics.events)

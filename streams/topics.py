@@ -61,6 +61,14 @@ class Topics:
         """Dead-letter topic."""
         return f"{self.prefix}deadletter"
 
+    def group(self, name: str) -> str:
+        """The consumer group id of processor group `name` (e.g. `process.model`) in this deployment.
+
+        Prefixed like the topics, so two deployments on one cluster never share a group (a member joining
+        one would otherwise rebalance the other's workers).
+        """
+        return f"{self.prefix}{name}"
+
     def specs(self) -> list[TopicSpec]:
         """Specs of every topic: run events and commands keep data (no deletion); work is short-lived."""
         keep = {"retention.ms": "-1"}

@@ -53,7 +53,7 @@ class WorkerLoop:
         log: the log.
         topics: topic names (for run events and dead letters).
         topic: the work topic consumed.
-        group_id: consumer group, e.g. `process.model`.
+        group_id: consumer group id, e.g. `Topics.group("process.model")`.
         handler: executes items.
         max_concurrency: items executed at once.
     """

@@ -193,7 +193,7 @@ class History:
         async with self.log.transaction() as tx:
             for record in records:
                 self.previous.handle(record, tx)
-            tx.commit_offsets(ORCHESTRATOR_GROUP, {r.tp: r.offset + 1 for r in records})
+            tx.commit_offsets(self.topics.group(ORCHESTRATOR_GROUP), {r.tp: r.offset + 1 for r in records})
 
     async def command(self, out: OutRecord) -> None:
         await self.decide(await append(self.log, out))
@@ -207,10 +207,10 @@ class History:
         fresh = orchestrator(self.log, self.topics)
         await fresh.on_assign({self.events_tp, self.commands_tp})
         for tp in fresh.needs_rebuild():
-            await fresh.rebuild(tp, await self.log.committed(ORCHESTRATOR_GROUP, tp) or 0)
+            await fresh.rebuild(tp, await self.log.committed(self.topics.group(ORCHESTRATOR_GROUP), tp) or 0)
         tx = RecordingTransaction()
         for tp in (self.commands_tp, self.events_tp):
-            committed = await self.log.committed(ORCHESTRATOR_GROUP, tp) or 0
+            committed = await self.log.committed(self.topics.group(ORCHESTRATOR_GROUP), tp) or 0
             end = (await self.log.end_offsets([tp]))[tp]
             for record in await self.log.read(tp, committed, end):
                 fresh.handle(record, tx)
@@ -275,7 +275,9 @@ async def test_rebuild_skips_undecodable_event_records(log: MemoryLog, topics: T
 
     await fresh.on_assign({history.events_tp})
     assert fresh.needs_rebuild() == {history.events_tp}
-    await fresh.rebuild(history.events_tp, await log.committed(ORCHESTRATOR_GROUP, history.events_tp) or 0)
+    await fresh.rebuild(
+        history.events_tp, await log.committed(topics.group(ORCHESTRATOR_GROUP), history.events_tp) or 0
+    )
 
     assert fresh.needs_rebuild() == set()
     assert fresh.sessions["s1"].runs["r1"].pending_model_seq == 1
@@ -317,7 +319,7 @@ async def test_run_processor_drives_the_orchestrator_end_to_end(log: MemoryLog, 
         ("RunContentCompleted", 2, ""),
         ("RunCompleted", 3, ""),
     ]
-    assert await log.committed(ORCHESTRATOR_GROUP, history.commands_tp) == 1
+    assert await log.committed(topics.group(ORCHESTRATOR_GROUP), history.commands_tp) == 1
     work_tp = TopicPartition(topics.work_model, partition_for(b"r1", 2))
     assert (await log.end_offsets([work_tp]))[work_tp] == 1
 
