@@ -4,10 +4,17 @@ For each item it appends `ModelRequestStarted`, then `RunContent` deltas coalesc
 (the first delta is flushed at once, so time-to-first-token is not delayed), and finally answers with
 `ModelRequestCompleted` (usage + the assistant message) or `ModelRequestFailed` (error type and code).
 Provider retries happen inside the model client; a failure here is final for the run.
+
+Cancel: with a `CancelWatch` (the runtime gives one to every model worker), a CancelRun of the item's run
+seen on the commands topic, by this process or any other, aborts the stream at once (the provider request
+is closed). The item is then answered with nothing: the orchestrator decides the run's RunCancelled from
+the command, and a ModelRequestCompleted / ModelRequestFailed racing it could only confuse that.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Mapping
@@ -25,7 +32,7 @@ from engine import (
     WorkItem,
     message_id,
 )
-from streams import Emit
+from streams import CancelWatch, Emit
 
 from .errors import AdapterError
 from .models.base import ModelClient, ModelResponse, TextDelta
@@ -41,15 +48,40 @@ class ModelExecutor:
     Args:
         agents: registry by agent id; each agent's `model` must be a `ModelClient`.
         content_flush_s: RunContent coalescing window in seconds (settings `AGNOSTREAM_CONTENT_FLUSH_MS`).
+        cancels: the cancel watch that aborts streams of cancelled runs, or None.
     """
 
-    def __init__(self, agents: Mapping[str, Agent], *, content_flush_s: float = 0.02) -> None:
+    def __init__(
+        self, agents: Mapping[str, Agent], *, content_flush_s: float = 0.02, cancels: CancelWatch | None = None
+    ) -> None:
         self._agents = agents
         self._flush_s = content_flush_s
+        self._cancels = cancels
 
     async def execute(self, work: WorkItem, emit: Emit) -> list[RunEvent]:
-        """Stream the model turn for `work`; return the final answer event."""
+        """Stream the model turn for `work`; return the final answer event (none when the run was cancelled)."""
         assert isinstance(work, ModelWork)
+        if self._cancels is None:
+            return await self._turn(work, emit)
+        if self._cancels.cancelled(work.run_id):
+            return []
+        cancelled = self._cancels.watch(work.run_id)
+        turn = asyncio.ensure_future(self._turn(work, emit))
+        stop = asyncio.ensure_future(cancelled.wait())
+        try:
+            await asyncio.wait({turn, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if turn.done():
+                return turn.result()
+            return []
+        finally:
+            for task in (turn, stop):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._cancels.unwatch(work.run_id, cancelled)
+
+    async def _turn(self, work: ModelWork, emit: Emit) -> list[RunEvent]:
         agent = self._agents.get(work.agent_id)
         base: dict[str, Any] = {
             "run_id": work.run_id,

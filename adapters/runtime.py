@@ -14,9 +14,19 @@ import uuid
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
-from engine import Agent, CancelRun, StartRun
+from engine import Agent, CancelRun, Command, StartRun
 from projections import SessionsProjection, ViewStore
-from streams import EventTap, Log, Orchestrator, Subscription, Topics, WorkerLoop, command_record, run_processor
+from streams import (
+    CancelWatch,
+    EventTap,
+    Log,
+    Orchestrator,
+    Subscription,
+    Topics,
+    WorkerLoop,
+    command_record,
+    run_processor,
+)
 
 from .model_worker import MODEL_GROUP, ModelExecutor
 from .tool_worker import TOOL_GROUP, ToolExecutor
@@ -61,6 +71,8 @@ class Runtime:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.orchestrator = Orchestrator(log, topics, self.agents)
+        self.cancels = CancelWatch(log, topics) if "model" in self._roles else None
+        """Lets this process's model worker abort the stream of a run cancelled from any replica."""
 
     async def start(self) -> None:
         """Start the log, create topics, start the processors and the tap."""
@@ -69,12 +81,14 @@ class Runtime:
         if self.projection is not None:
             await self.projection.open()
         await self.tap.start()
+        if self.cancels is not None:
+            await self.cancels.start()
         if "orchestrator" in self._roles:
             self._spawn(run_processor(self.log, self.orchestrator, self._stop))
         if "model" in self._roles:
             model = WorkerLoop(
                 self.log, self.topics, self.topics.work_model, self.topics.group(MODEL_GROUP),
-                ModelExecutor(self.agents, content_flush_s=self._flush_s),
+                ModelExecutor(self.agents, content_flush_s=self._flush_s, cancels=self.cancels),
             )  # fmt: skip
             self._spawn(model.run(self._stop))
         if "tool" in self._roles:
@@ -97,6 +111,8 @@ class Runtime:
                 await task
         self._tasks.clear()
         await self.tap.stop()
+        if self.cancels is not None:
+            await self.cancels.stop()
         if self.projection is not None:
             await self.projection.close()
         await self.log.close()
@@ -129,4 +145,19 @@ class Runtime:
     async def cancel_run(self, run_id: str, session_id: str, reason: str | None = None) -> None:
         """Submit a CancelRun (ignored by the orchestrator if the run already ended)."""
         command = CancelRun(run_id=run_id, session_id=session_id, created_at=int(time.time()), reason=reason)
+        await self.submit(command)
+
+    async def submit(self, command: Command) -> None:
+        """Append a command (StartRun, ContinueRun, CancelRun) to the commands topic."""
         await self.log.send(command_record(self.topics.commands, command))
+
+    async def watch_run(self, session_id: str, run_id: str) -> tuple[Subscription, list[dict[str, Any]]]:
+        """Subscribe to a run's future events and read its recorded ones, with nothing missed or seen twice.
+
+        Works on any replica at any time after the run started: the run's state is its events in the log.
+        Close the subscription if it is not iterated to its end.
+        """
+        subscription = self.tap.subscribe(run_id)
+        past, end = await self.tap.read_run(session_id, run_id)
+        subscription.from_offset = end
+        return subscription, past

@@ -4,6 +4,8 @@ Appends `ToolCallStarted` before executing, then answers with `ToolCallCompleted
 or `ToolCallError` (unknown tool, invalid arguments, exception, timeout). Sync tools run in a thread so
 the event loop never blocks; async tools are awaited. A call whose answer was committed is never
 executed again (see `streams.worker`); one interrupted before its answer is executed again on restart.
+A call a human resolved (`ToolWork.execution`) keeps agno's flags (`requires_confirmation`, `confirmed`,
+`user_input_schema` ...) on its events.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import inspect
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -72,9 +75,7 @@ class ToolExecutor:
         tool = agent.get_tool(work.tool_name) if agent else None
         if tool is None or tool.entrypoint is None:
             return [self._error(base, work, args, f"Function {work.tool_name} not found")]
-        execution = ToolExecution(
-            tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args=args, created_at=now
-        )
+        execution = _execution(work, args, now)
         attempt = uuid.uuid4().hex[:8]  # progress ids are per attempt (see model_worker)
         await emit([ToolCallStarted(created_at=now, part=f"start~{attempt}", tool=execution, **base)])
         start = time.time()
@@ -90,25 +91,22 @@ class ToolExecutor:
             return [self._error(base, work, args, f"Error executing {work.tool_name}: {exc}")]
         end = time.time()
         result = result_text(value)
-        done = ToolExecution(
-            tool_call_id=work.tool_call_id,
-            tool_name=work.tool_name,
-            tool_args=args,
+        done = replace(
+            execution,
             tool_call_error=False,
             result=result,
             metrics={"start_time": start, "end_time": end, "duration": end - start},
-            created_at=now,
         )
         content = f"{work.tool_name}({format_args(args)}) completed in {end - start:.4f}s. "
         return [ToolCallCompleted(created_at=int(end), part="done", content=content, tool=done, **base)]
 
     def _error(self, base: dict[str, Any], work: ToolWork, args: dict[str, Any], error: str) -> ToolCallError:
-        tool = ToolExecution(
-            tool_call_id=work.tool_call_id,
-            tool_name=work.tool_name,
-            tool_args=args,
-            tool_call_error=True,
-            result=error,
-            created_at=int(time.time()),
-        )
+        tool = replace(_execution(work, args, int(time.time())), tool_call_error=True, result=error)
         return ToolCallError(created_at=int(time.time()), part="done", tool=tool, error=error, **base)
+
+
+def _execution(work: ToolWork, args: dict[str, Any], now: int) -> ToolExecution:
+    """The call's ToolExecution: the resolved held one (agno's flags) when a human answered it."""
+    if work.execution is not None:
+        return replace(work.execution, tool_args=args, created_at=now)
+    return ToolExecution(tool_call_id=work.tool_call_id, tool_name=work.tool_name, tool_args=args, created_at=now)

@@ -1,14 +1,15 @@
 """The pure core of agnostream: event, command and state types, and the run state machine.
 
-Owns: agno-compatible run events (`events`), commands (`commands`), work items (`work`), messages and
-tool executions (`messages`), tool and agent definitions (`tools`, `agent`), the session/run state
-machine `decide` / `evolve` (`run`) and the replay check (`replay`).
+Owns: agno-compatible run events (`events`, registry in `schema`), commands (`commands`), work items
+(`work`), messages and tool executions (`messages`), tool and agent definitions (`tools`, `agent`,
+`user_input`), the session/run state (`state`) and state machine `decide` (`run`) / `evolve` (`fold`),
+human-in-the-loop pauses and continues (`hitl`) and the replay check (`replay`).
 May import: nothing outside the standard library's pure modules. No I/O, no clock, no env, no asyncio
 (enforced by import-linter).
 """
 
 from .agent import DEFAULT_NUM_HISTORY_RUNS, Agent, ModelRef
-from .commands import COMMAND_TYPES, CancelRun, Command, StartRun, decode_command
+from .commands import COMMAND_TYPES, CancelRun, Command, ContinueRun, StartRun, decode_command
 from .errors import (
     CommandRejectedError,
     ConfigurationError,
@@ -20,7 +21,6 @@ from .errors import (
     UnknownAgentError,
 )
 from .events import (
-    EVENT_TYPES,
     ModelRequestCompleted,
     ModelRequested,
     ModelRequestFailed,
@@ -29,29 +29,32 @@ from .events import (
     RunCompleted,
     RunContent,
     RunContentCompleted,
+    RunContinued,
     RunError,
     RunEvent,
+    RunPaused,
     RunStarted,
     ToolCallCompleted,
     ToolCallError,
+    ToolCallPaused,
     ToolCallRequested,
     ToolCallStarted,
-    decode_event,
     event_id,
 )
-from .messages import Message, ModelUsage, Role, ToolCall, ToolExecution
+from .fold import evolve
+from .hitl import MISSING_UPDATES, REJECTED_NOTE, REJECTED_RESULT, continue_problem, paused_content
+from .messages import Message, ModelUsage, Requirement, Role, ToolCall, ToolExecution, UserInputField
 from .replay import Divergence, ReplayReport, comparable, replay_check
-from .run import (
+from .run import TOOL_CALL_LIMIT_MESSAGE, decide
+from .schema import EVENT_TYPES, decode_event
+from .state import (
     MAX_HISTORY_RUNS,
-    TOOL_CALL_LIMIT_MESSAGE,
     CompletedRun,
     Decision,
     DecisionContext,
     RunState,
     RunStatus,
     SessionState,
-    decide,
-    evolve,
     message_id,
 )
 from .tools import FRAMEWORK_INJECTED_PARAMS, Tool, tool
@@ -63,6 +66,9 @@ __all__ = [
     "EVENT_TYPES",
     "FRAMEWORK_INJECTED_PARAMS",
     "MAX_HISTORY_RUNS",
+    "MISSING_UPDATES",
+    "REJECTED_NOTE",
+    "REJECTED_RESULT",
     "TOOL_CALL_LIMIT_MESSAGE",
     "Agent",
     "CancelRun",
@@ -70,6 +76,7 @@ __all__ = [
     "CommandRejectedError",
     "CompletedRun",
     "ConfigurationError",
+    "ContinueRun",
     "Decision",
     "DecisionContext",
     "Divergence",
@@ -85,14 +92,17 @@ __all__ = [
     "ModelWork",
     "NondeterminismError",
     "ReplayReport",
+    "Requirement",
     "Role",
     "RunCancelled",
     "RunCompleted",
     "RunContent",
     "RunContentCompleted",
+    "RunContinued",
     "RunError",
     "RunEvent",
     "RunNotActiveError",
+    "RunPaused",
     "RunStarted",
     "RunState",
     "RunStatus",
@@ -103,13 +113,16 @@ __all__ = [
     "ToolCall",
     "ToolCallCompleted",
     "ToolCallError",
+    "ToolCallPaused",
     "ToolCallRequested",
     "ToolCallStarted",
     "ToolExecution",
     "ToolWork",
     "UnknownAgentError",
+    "UserInputField",
     "WorkItem",
     "comparable",
+    "continue_problem",
     "decide",
     "decode_command",
     "decode_event",
@@ -117,6 +130,7 @@ __all__ = [
     "event_id",
     "evolve",
     "message_id",
+    "paused_content",
     "replay_check",
     "tool",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ._codec import FieldSpec, build_specs, from_fields
+from ._codec import Converter, FieldSpec, build_specs, from_fields, nested_tuple
 from .errors import SchemaError
+from .messages import ToolExecution
 
-__all__ = ["COMMAND_TYPES", "CancelRun", "Command", "StartRun", "decode_command"]
+__all__ = ["COMMAND_TYPES", "CancelRun", "Command", "ContinueRun", "StartRun", "decode_command"]
 
 _SPECS: dict[type, tuple[FieldSpec, ...]] = {}
 
@@ -18,6 +19,7 @@ class Command:
     """Base of run commands. Keyed by `session_id` on the commands topic."""
 
     command: ClassVar[str] = ""
+    _codecs: ClassVar[dict[str, Converter]] = {}
     run_id: str
     session_id: str
     created_at: int
@@ -27,7 +29,7 @@ class Command:
     def _specs(cls) -> tuple[FieldSpec, ...]:
         specs = _SPECS.get(cls)
         if specs is None:
-            specs = build_specs(cls, {}, frozenset(), frozenset())
+            specs = build_specs(cls, cls._codecs, frozenset(), frozenset())
             _SPECS[cls] = specs
         return specs
 
@@ -41,8 +43,11 @@ class Command:
         d: dict[str, Any] = {"command": self.command}
         for spec in self._specs():
             value = getattr(self, spec.name)
-            if value is not None:
-                d[spec.name] = list(value) if isinstance(value, tuple) else value
+            if value is None:
+                continue
+            if spec.to_json is not None:
+                value = spec.to_json(value)
+            d[spec.name] = list(value) if isinstance(value, tuple) else value
         return d
 
     @classmethod
@@ -84,7 +89,27 @@ class CancelRun(Command):
     reason: str | None = None
 
 
-COMMAND_TYPES: dict[str, type[Command]] = {cls.command: cls for cls in (StartRun, CancelRun)}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContinueRun(Command):
+    """Resume a paused run with the human's answers (agno `continue_run(run_id, updated_tools=...)`).
+
+    `tools` are agno ToolExecution dicts as the client sent them, matched to the held calls by
+    `tool_call_id`: `confirmed` / `confirmation_note` for confirmation, `user_input_schema[].value` for
+    user input, `result` for external execution. A held call the client left out is rejected if it needed
+    confirmation.
+
+    Produces: RunContinued, then ToolCallRequested for the calls to execute (or ModelRequested). A
+    ContinueRun for a run that is not paused, or one lacking an external result, is ignored (the HTTP
+    layer answers it with agno's error first; see `engine.hitl.continue_problem`).
+    """
+
+    command: ClassVar[str] = "ContinueRun"
+    _codecs: ClassVar[dict[str, Converter]] = {"tools": nested_tuple(ToolExecution)}
+    tools: tuple[ToolExecution, ...] = ()
+    user_id: str | None = None
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {cls.command: cls for cls in (StartRun, CancelRun, ContinueRun)}
 
 
 def decode_command(d: dict[str, Any]) -> Command:

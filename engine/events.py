@@ -16,12 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._codec import Converter, FieldSpec, build_specs, from_fields, nested
-from .errors import SchemaError
-from .messages import Message, ModelUsage, ToolExecution
+from ._codec import Converter, FieldSpec, build_specs, from_fields, nested, nested_tuple
+from .messages import Message, ModelUsage, Requirement, ToolExecution
 
 __all__ = [
-    "EVENT_TYPES",
     "ModelRequestCompleted",
     "ModelRequestFailed",
     "ModelRequestStarted",
@@ -30,14 +28,16 @@ __all__ = [
     "RunCompleted",
     "RunContent",
     "RunContentCompleted",
+    "RunContinued",
     "RunError",
     "RunEvent",
+    "RunPaused",
     "RunStarted",
     "ToolCallCompleted",
     "ToolCallError",
+    "ToolCallPaused",
     "ToolCallRequested",
     "ToolCallStarted",
-    "decode_event",
     "event_id",
 ]
 
@@ -321,36 +321,60 @@ class RunCancelled(RunEvent):
     reason: str | None = None
 
 
-EVENT_TYPES: dict[str, type[RunEvent]] = {
-    cls.event: cls
-    for cls in (
-        RunStarted,
-        ModelRequested,
-        ModelRequestStarted,
-        RunContent,
-        ModelRequestCompleted,
-        ModelRequestFailed,
-        ToolCallRequested,
-        ToolCallStarted,
-        ToolCallCompleted,
-        ToolCallError,
-        RunContentCompleted,
-        RunCompleted,
-        RunError,
-        RunCancelled,
-    )
-}
-"""Registry: event string -> class. Explicit; a class rename never changes stored data."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallPaused(RunEvent):
+    """Engine decision: a call of a human-in-the-loop tool is held, not executed. Internal.
 
-
-def decode_event(d: dict[str, Any]) -> RunEvent:
-    """Decode a run-events record value.
-
-    Raises:
-        SchemaError: the `event` tag is missing or unknown, or a field does not decode.
+    `tool` carries agno's pause flags (`requires_confirmation`, `requires_user_input` with the
+    `user_input_schema` the model's arguments prefilled, `external_execution_required`). The run pauses
+    (RunPaused) once the other calls of the same model turn have answered.
     """
-    tag = d.get("event")
-    cls = EVENT_TYPES.get(tag) if isinstance(tag, str) else None
-    if cls is None:
-        raise SchemaError(f"unknown event type {tag!r}; known: {', '.join(sorted(EVENT_TYPES))}")
-    return cls.from_dict(d)
+
+    event: ClassVar[str] = "ToolCallPaused"
+    is_internal: ClassVar[bool] = True
+    _codecs: ClassVar[dict[str, Converter]] = {"tool": nested(ToolExecution)}
+    tool: ToolExecution | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPaused(RunEvent):
+    """The run waits for a human (agno `RunPausedEvent`).
+
+    `tools` are the run's tool executions so far (the held ones flagged), `requirements` one per held
+    call. Not terminal for the run: a ContinueRun resumes it (RunContinued); it ends the SSE stream that
+    saw it, as in agno.
+    """
+
+    event: ClassVar[str] = "RunPaused"
+    _codecs: ClassVar[dict[str, Converter]] = {
+        "tools": nested_tuple(ToolExecution),
+        "requirements": nested_tuple(Requirement),
+    }
+    content: str | None = None
+    """agno's paused text, e.g. "I have tools to execute, but I need confirmation."."""
+    tools: tuple[ToolExecution, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunContinued(RunEvent):
+    """A paused run resumed by a ContinueRun (agno `RunContinuedEvent`; no agno fields beyond the base).
+
+    Internally it records the command (`updates`, `user_id`: what replay rebuilds the ContinueRun from)
+    and the decision: `tools`, the held calls resolved (confirmed / rejected / user input filled /
+    external result), and `messages`, the tool messages of the calls that are not executed here
+    (rejected ones get agno's rejection text, external ones the caller's result). Confirmed and
+    user-input calls are executed next (ToolCallRequested).
+    """
+
+    event: ClassVar[str] = "RunContinued"
+    _internal: ClassVar[frozenset[str]] = frozenset({"updates", "user_id", "tools", "messages"})
+    _codecs: ClassVar[dict[str, Converter]] = {
+        "updates": nested_tuple(ToolExecution),
+        "tools": nested_tuple(ToolExecution),
+        "messages": nested_tuple(Message),
+    }
+    updates: tuple[ToolExecution, ...] = ()
+    user_id: str | None = None
+    tools: tuple[ToolExecution, ...] = ()
+    messages: tuple[Message, ...] = ()

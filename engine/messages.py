@@ -7,12 +7,13 @@ serialise them) and a `from_dict()` that reads the same shape back.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import SchemaError
 
-__all__ = ["Message", "ModelUsage", "Role", "ToolCall", "ToolExecution"]
+__all__ = ["Message", "ModelUsage", "Requirement", "Role", "ToolCall", "ToolExecution", "UserInputField"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -214,10 +215,47 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UserInputField:
+    """One argument of a `requires_user_input` tool, in agno's `UserInputField` shape.
+
+    `field_type` is the Python type's name as agno serialises it (`"str"`, `"int"`, ...); `value` is what the
+    model proposed (or None) until the user fills it in on continue.
+    """
+
+    name: str
+    field_type: str = "str"
+    description: str | None = None
+    value: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return `{name, field_type, description, value}` (None values kept, as agno)."""
+        return {"name": self.name, "field_type": self.field_type, "description": self.description, "value": self.value}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UserInputField:
+        """Read the shape produced by `to_dict` (a missing `field_type` is `"str"`).
+
+        Raises:
+            SchemaError: `name` is missing.
+        """
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+            raise SchemaError(f"user_input_schema entries need a name, got {d!r:.200}")
+        field_type = d.get("field_type")
+        return cls(
+            name=d["name"],
+            field_type=field_type if isinstance(field_type, str) else "str",
+            description=d.get("description"),
+            value=d.get("value"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolExecution:
     """One tool call and its outcome, in agno's `ToolExecution` shape (the `tool` field of events).
 
-    agno serialises this with `asdict`, so `to_dict` keeps None-valued fields (unlike events).
+    agno serialises this with `asdict`, so `to_dict` keeps None-valued fields (unlike events). The
+    human-in-the-loop fields (`requires_confirmation`, `confirmed`, `requires_user_input`,
+    `external_execution_required`, ...) are None for an ordinary call.
     """
 
     tool_call_id: str
@@ -229,9 +267,23 @@ class ToolExecution:
     """`{start_time, end_time}` as epoch seconds and `duration` in seconds, or None before it ran."""
     created_at: int = 0
     """Unix seconds."""
+    requires_confirmation: bool | None = None
+    confirmed: bool | None = None
+    confirmation_note: str | None = None
+    requires_user_input: bool | None = None
+    user_input_schema: tuple[UserInputField, ...] | None = None
+    answered: bool | None = None
+    external_execution_required: bool | None = None
+    external_execution_silent: bool | None = None
+
+    @property
+    def is_paused(self) -> bool:
+        """True while the call waits for a human: confirmation, user input or an external result (agno)."""
+        return bool(self.requires_confirmation or self.requires_user_input or self.external_execution_required)
 
     def to_dict(self) -> dict[str, Any]:
         """Return agno's full field set, None values kept."""
+        schema = self.user_input_schema
         return {
             "tool_call_id": self.tool_call_id,
             "tool_name": self.tool_name,
@@ -242,15 +294,15 @@ class ToolExecution:
             "child_run_id": None,
             "stop_after_tool_call": False,
             "created_at": self.created_at,
-            "requires_confirmation": None,
-            "confirmed": None,
-            "confirmation_note": None,
-            "requires_user_input": None,
-            "user_input_schema": None,
+            "requires_confirmation": self.requires_confirmation,
+            "confirmed": self.confirmed,
+            "confirmation_note": self.confirmation_note,
+            "requires_user_input": self.requires_user_input,
+            "user_input_schema": None if schema is None else [f.to_dict() for f in schema],
             "user_feedback_schema": None,
-            "answered": None,
-            "external_execution_required": None,
-            "external_execution_silent": None,
+            "answered": self.answered,
+            "external_execution_required": self.external_execution_required,
+            "external_execution_silent": self.external_execution_silent,
             "approval_type": None,
             "approval_id": None,
             "parent_tool_call_id": None,
@@ -261,17 +313,73 @@ class ToolExecution:
         """Read the shape produced by `to_dict` (extra agno keys are ignored).
 
         Raises:
-            SchemaError: `tool_call_id` or `tool_name` is missing.
+            SchemaError: `tool_call_id` or `tool_name` is missing, or a field has the wrong shape.
         """
+        if not isinstance(d, dict):
+            raise SchemaError(f"tool must be an object, got {d!r:.200}")
+        schema = d.get("user_input_schema")
+        if schema is not None and not isinstance(schema, list):
+            raise SchemaError("tool.user_input_schema must be a list")
+        args = d.get("tool_args") or {}
+        if not isinstance(args, dict):
+            raise SchemaError("tool.tool_args must be an object")
+        result = d.get("result")
         try:
             return cls(
                 tool_call_id=d["tool_call_id"],
                 tool_name=d["tool_name"],
-                tool_args=d.get("tool_args") or {},
+                tool_args=args,
                 tool_call_error=d.get("tool_call_error"),
-                result=d.get("result"),
+                result=result if result is None or isinstance(result, str) else _json_text(result),
                 metrics=d.get("metrics"),
                 created_at=int(d.get("created_at") or 0),
+                requires_confirmation=d.get("requires_confirmation"),
+                confirmed=d.get("confirmed"),
+                confirmation_note=d.get("confirmation_note"),
+                requires_user_input=d.get("requires_user_input"),
+                user_input_schema=None if schema is None else tuple(UserInputField.from_dict(f) for f in schema),
+                answered=d.get("answered"),
+                external_execution_required=d.get("external_execution_required"),
+                external_execution_silent=d.get("external_execution_silent"),
             )
         except KeyError as exc:
             raise SchemaError(f"tool is missing {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Requirement:
+    """What a paused run needs before it can continue, in agno's `RunRequirement` shape (one per paused call).
+
+    `id` is deterministic (derived from the run, the pause decision and the call), `created_at` an ISO 8601
+    UTC string as agno writes it.
+    """
+
+    id: str
+    created_at: str
+    tool_execution: ToolExecution
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return agno's `RunRequirement.to_dict()`: id, created_at, tool_execution (+ user_input_schema)."""
+        d: dict[str, Any] = {"id": self.id, "created_at": self.created_at}
+        d["tool_execution"] = self.tool_execution.to_dict()
+        if self.tool_execution.user_input_schema is not None:
+            d["user_input_schema"] = [f.to_dict() for f in self.tool_execution.user_input_schema]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Requirement:
+        """Read the shape produced by `to_dict`.
+
+        Raises:
+            SchemaError: a field is missing.
+        """
+        try:
+            execution = ToolExecution.from_dict(d["tool_execution"])
+            return cls(id=d["id"], created_at=d["created_at"], tool_execution=execution)
+        except (KeyError, TypeError) as exc:
+            raise SchemaError(f"requirement is missing {exc}") from exc
+
+
+def _json_text(value: Any) -> str:
+    """A non-string external result as JSON text (what the model is sent)."""
+    return json.dumps(value)

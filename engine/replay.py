@@ -2,11 +2,11 @@
 
 The check mirrors the orchestrator. Walking the log in order, it folds every event into the session
 state. At each input that triggered a decision (a worker's ModelRequestCompleted / ModelRequestFailed /
-ToolCallCompleted / ToolCallError, or a command reconstructed from the RunStarted / RunCancelled it
-caused), it re-decides with the state folded so far and remembers the re-decided events by
+ToolCallCompleted / ToolCallError, or a command reconstructed from the RunStarted / RunContinued /
+RunCancelled it caused), it re-decides with the state folded so far and remembers the re-decided events by
 (run_id, seq). When the walk reaches a recorded decision event it compares it with the re-decided one.
 The first difference of each run is reported as a `Divergence` (like Temporal's nondeterminism error);
-that run is not checked further. Volatile fields (`created_at`, `tool.created_at`, `metrics.duration`,
+that run is not checked further. Volatile fields (`created_at` at any depth, `metrics.duration`,
 `event_id`'s runtime envelope) are not compared.
 """
 
@@ -17,19 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .agent import Agent
-from .commands import CancelRun, Command, StartRun
+from .commands import CancelRun, Command, ContinueRun, StartRun
 from .events import (
     ModelRequestCompleted,
     ModelRequestFailed,
     RunCancelled,
+    RunContinued,
     RunError,
     RunEvent,
     RunStarted,
     ToolCallCompleted,
     ToolCallError,
-    decode_event,
 )
-from .run import Decision, DecisionContext, SessionState, decide, evolve
+from .fold import evolve
+from .run import decide
+from .schema import decode_event
+from .state import Decision, DecisionContext, SessionState
 
 __all__ = ["Divergence", "ReplayReport", "comparable", "replay_check"]
 
@@ -83,11 +86,15 @@ class ReplayReport:
 
 
 def _plain(value: Any) -> Any:
-    """Normalise tuples to lists recursively, as a JSON round trip would."""
+    """Normalise tuples to lists recursively, as a JSON round trip would; drop nested `created_at` stamps.
+
+    Decisions stamp their decision time into nested values too (a tool_call_limit ToolCallError's tool,
+    held calls, requirements, continue messages); a replay re-decides at the input's time instead.
+    """
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items() if k != "created_at"}
     return value
 
 
@@ -97,10 +104,6 @@ def comparable(event: RunEvent) -> dict[str, Any]:
     metrics = d.get("metrics")
     if isinstance(metrics, dict) and "duration" in metrics:
         d["metrics"] = {k: v for k, v in metrics.items() if k != "duration"}
-    tool = d.get("tool")
-    if isinstance(tool, dict) and "created_at" in tool:
-        # The orchestrator's tool_call_limit ToolCallError stamps its decision time here too.
-        d["tool"] = {k: v for k, v in tool.items() if k != "created_at"}
     return d
 
 
@@ -148,6 +151,8 @@ class _Checker:
             return
         if isinstance(event, RunStarted) and key not in self.expected:
             self.redecide(state, _start_command(event), float(event.created_at))
+        elif isinstance(event, RunContinued) and key not in self.expected:
+            self.redecide(state, _continue_command(event), float(event.created_at))
         elif isinstance(event, RunError) and event.seq == 0 and key not in self.expected:
             # A StartRun rejected at once (unknown agent) leaves only this RunError in the log.
             self.redecide(state, _rejected_start_command(event), float(event.created_at))
@@ -188,6 +193,16 @@ def _start_command(event: RunStarted) -> StartRun:
         created_at=event.created_at,
         agent_id=event.agent_id,
         message=event.input,
+        user_id=event.user_id,
+    )
+
+
+def _continue_command(event: RunContinued) -> ContinueRun:
+    return ContinueRun(
+        run_id=event.run_id,
+        session_id=event.session_id,
+        created_at=event.created_at,
+        tools=event.updates,
         user_id=event.user_id,
     )
 

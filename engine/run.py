@@ -1,26 +1,20 @@
-"""The agent-run state machine: `decide(session, input, ctx)` and `evolve(session, event)`.
+"""The agent-run state machine: `decide(session, input, ctx)`; `evolve` (in `engine.fold`) folds events.
 
 The aggregate is the session: one session's runs share a partition (key = session_id), and a new run
-reads the session's history. `SessionState` is the fold of the session's run events; `decide` turns
-one input (a command, or a worker's answer) into decision events and work items.
+reads the session's history. `SessionState` (`engine.state`) is the fold of the session's run events;
+`decide` turns one input (a command, or a worker's answer) into decision events and work items.
+Human-in-the-loop pauses and continues are decided here with the helpers of `engine.hitl`.
 
 Law (tested with hypothesis): folding the events `decide` returned gives the state `decide` saw next,
-and `evolve` never raises on sequences `decide` produced. `evolve` is idempotent on redelivery: a
-decision event at or below the run's `seq`, or a worker answer for a decision no longer pending, is
-ignored.
+and `evolve` never raises on sequences `decide` produced.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from .agent import Agent
-from .commands import CancelRun, Command, StartRun
-from .errors import EventSequenceError
+from .commands import CancelRun, Command, ContinueRun, StartRun
 from .events import (
     ModelRequestCompleted,
     ModelRequested,
@@ -28,18 +22,42 @@ from .events import (
     RunCancelled,
     RunCompleted,
     RunContentCompleted,
+    RunContinued,
     RunError,
     RunEvent,
+    RunPaused,
     RunStarted,
     ToolCallCompleted,
     ToolCallError,
+    ToolCallPaused,
     ToolCallRequested,
 )
-from .messages import Message, ToolCall, ToolExecution
-from .work import ModelWork, ToolWork, WorkItem
+from .fold import evolve
+from .hitl import (
+    arguments_text,
+    call_arguments,
+    continue_problem,
+    held_execution,
+    paused_content,
+    requirements,
+    resolve,
+)
+from .messages import Message, ToolExecution
+from .state import (
+    MAX_HISTORY_RUNS,
+    CompletedRun,
+    Decision,
+    DecisionContext,
+    RunState,
+    RunStatus,
+    SessionState,
+    message_id,
+)
+from .work import ModelWork, ToolWork
 
 __all__ = [
     "MAX_HISTORY_RUNS",
+    "TOOL_CALL_LIMIT_MESSAGE",
     "CompletedRun",
     "Decision",
     "DecisionContext",
@@ -51,105 +69,8 @@ __all__ = [
     "message_id",
 ]
 
-MAX_HISTORY_RUNS = 100
-"""Completed runs a session state keeps for history; agents asking for more get this many."""
-
 TOOL_CALL_LIMIT_MESSAGE = "Tool call limit reached. Tool call {name} not executed. Don't try to execute it again."
 """agno's tool message for calls over `tool_call_limit` (agno `models/base.py`)."""
-
-_NS = uuid.UUID("6f1d8a52-54a4-4d8f-9a4b-7f6c2a1d3e90")
-
-RunStatus = Literal["RUNNING", "COMPLETED", "ERROR", "CANCELLED"]
-
-
-def message_id(*parts: object) -> str:
-    """Return a deterministic UUID string for a message derived from `parts` (run id, seq, ...)."""
-    return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts)))
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionContext:
-    """What `decide` may know beyond the state: the clock and the agent registry.
-
-    Attributes:
-        now: epoch seconds (UTC) of the decision; in a replay check, the recorded decision's time.
-        agents: registered agents by id.
-    """
-
-    now: float
-    agents: Mapping[str, Agent]
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The outputs of one `decide` call: events for the run-events topic, then work items.
-
-    Both lists are empty when the input needs no decision (a duplicate, or a partial answer).
-    """
-
-    events: list[RunEvent] = field(default_factory=list)
-    work: list[WorkItem] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class CompletedRun:
-    """A completed run as history: its id and its own messages (user, assistant, tool) in order."""
-
-    run_id: str
-    messages: tuple[Message, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunState:
-    """State of one run, the fold of its events."""
-
-    run_id: str
-    session_id: str
-    agent_id: str
-    agent_name: str
-    user_id: str | None
-    model: str
-    model_provider: str
-    started_at: int
-    status: RunStatus = "RUNNING"
-    seq: int = 0
-    """Highest decision seq applied."""
-    system_message: Message | None = None
-    history: tuple[Message, ...] = ()
-    messages: tuple[Message, ...] = ()
-    """This run's messages in order: user, then assistant / tool turns."""
-    step: int = 0
-    """Model requests decided so far."""
-    pending_model_seq: int | None = None
-    pending_tools: Mapping[str, int] = field(default_factory=dict)
-    """Outstanding tool calls of the current batch: tool_call_id -> decision seq."""
-    batch: tuple[ToolCall, ...] = ()
-    """Tool calls of the current assistant turn, in the model's order."""
-    batch_results: Mapping[str, Message] = field(default_factory=dict)
-    tools_executed: int = 0
-    """Tool calls decided for execution so far (for `tool_call_limit`)."""
-    tools: tuple[ToolExecution, ...] = ()
-    """Finished tool executions (agno `RunOutput.tools`), in completion order."""
-    usage: tuple[ModelRequestCompleted, ...] = ()
-    """Every model answer, for metrics."""
-
-    def context(self) -> tuple[Message, ...]:
-        """Messages to send to the model: system, history, this run's."""
-        head = (self.system_message,) if self.system_message is not None else ()
-        return head + self.history + self.messages
-
-
-@dataclass(frozen=True, slots=True)
-class SessionState:
-    """State of one session: its runs in flight, finished run ids and completed-run history."""
-
-    session_id: str
-    runs: Mapping[str, RunState] = field(default_factory=dict)
-    """Runs in flight (status RUNNING) by run id."""
-    finished: frozenset[str] = frozenset()
-    """Ids of runs that reached a terminal event."""
-    history: tuple[CompletedRun, ...] = ()
-    """Completed runs, oldest first, at most MAX_HISTORY_RUNS."""
 
 
 # --------------------------------------------------------------------------------------------- decide
@@ -158,9 +79,10 @@ class SessionState:
 def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
     """Decide the outputs for one input.
 
-    Inputs that trigger decisions: `StartRun`, `CancelRun`, `ModelRequestCompleted`,
+    Inputs that trigger decisions: `StartRun`, `CancelRun`, `ContinueRun`, `ModelRequestCompleted`,
     `ModelRequestFailed`, `ToolCallCompleted`, `ToolCallError` (from the tool worker). Every other
-    event, and any input for a run that is unknown or finished, yields an empty Decision.
+    event, any input for a run that is unknown or finished, and a ContinueRun for a run that is not
+    paused (or that `hitl.continue_problem` refuses) yield an empty Decision.
 
     Raises:
         UnknownAgentError: never; an unknown agent yields a `RunError` event so the caller sees it.
@@ -173,6 +95,8 @@ def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) 
     builder = _Builder(state, run, ctx)
     if isinstance(item, CancelRun):
         builder.emit(RunCancelled, reason=item.reason or "Run cancelled")
+    elif isinstance(item, ContinueRun):
+        builder.resume(item)
     elif isinstance(item, ModelRequestCompleted):
         if item.seq == run.pending_model_seq and item.message is not None:
             builder.after_model(item)
@@ -283,14 +207,15 @@ class _Builder:
             )
             return
         limit = self.agent.tool_call_limit if self.agent is not None else None
+        held = 0
         for call in message.tool_calls:
-            if limit is not None and self.run.tools_executed >= limit:
+            if limit is not None and self.run.tools_executed + held >= limit:
                 self.emit(
                     ToolCallError,
                     tool=ToolExecution(
                         tool_call_id=call.id,
                         tool_name=call.name,
-                        tool_args=_args_or_empty(call.arguments),
+                        tool_args=call_arguments(call.arguments),
                         tool_call_error=True,
                         result=TOOL_CALL_LIMIT_MESSAGE.format(name=call.name),
                         created_at=int(self.ctx.now),
@@ -298,37 +223,65 @@ class _Builder:
                     error=TOOL_CALL_LIMIT_MESSAGE.format(name=call.name),
                 )
                 continue
-            event = self.emit(ToolCallRequested, tool_call_id=call.id, tool_name=call.name, arguments=call.arguments)
-            self.decision.work.append(
-                ToolWork(
-                    run_id=self.run.run_id,
-                    session_id=self.run.session_id,
-                    agent_id=self.run.agent_id,
-                    seq=event.seq,
-                    created_at=event.created_at,
-                    tool_call_id=call.id,
-                    tool_name=call.name,
-                    arguments=call.arguments,
-                )
+            tool = self.agent.get_tool(call.name) if self.agent is not None else None
+            if tool is not None and tool.pauses:
+                self.emit(ToolCallPaused, tool=held_execution(tool, call, int(self.ctx.now)))
+                held += 1
+                continue
+            self.request_tool(call.id, call.name, call.arguments)
+        self.advance()
+
+    def request_tool(self, call_id: str, name: str, arguments: str, execution: ToolExecution | None = None) -> None:
+        event = self.emit(ToolCallRequested, tool_call_id=call_id, tool_name=name, arguments=arguments)
+        self.decision.work.append(
+            ToolWork(
+                run_id=self.run.run_id,
+                session_id=self.run.session_id,
+                agent_id=self.run.agent_id,
+                seq=event.seq,
+                created_at=event.created_at,
+                tool_call_id=call_id,
+                tool_name=name,
+                arguments=arguments,
+                execution=execution,
             )
-        if not self.run.pending_tools:
-            self.request_model()
+        )
+
+    def advance(self) -> None:
+        """After a batch moved: wait for pending calls, else pause for held calls, else ask the model again."""
+        if self.run.pending_tools:
+            return
+        if self.run.held:
+            self.emit(RunContentCompleted)
+            tools = (*self.run.tools, *self.run.held)
+            needs = requirements(self.run.run_id, self.run.seq + 1, self.run.held, self.ctx.now)
+            self.emit(RunPaused, content=paused_content(tools), tools=tools, requirements=needs)
+            return
+        self.request_model()
+
+    def resume(self, command: ContinueRun) -> None:
+        """Continue a paused run: RunContinued, then execute the resolved calls (or ask the model again)."""
+        if continue_problem(self.run, command.tools) is not None:
+            return
+        now = int(self.ctx.now)
+        resolution = resolve(self.run, command.tools, self.run.seq + 1, now)
+        self.emit(
+            RunContinued,
+            updates=command.tools,
+            user_id=command.user_id,
+            tools=resolution.tools,
+            messages=resolution.messages,
+        )
+        for execution in resolution.execute:
+            self.request_tool(execution.tool_call_id, execution.tool_name, arguments_text(execution), execution)
+        self.advance()
 
     def after_tool(self, answer: ToolCallCompleted | ToolCallError) -> None:
         if answer.tool is None or self.run.pending_tools.get(answer.tool.tool_call_id) != answer.seq:
             return
         self.state = evolve(self.state, answer)
         self.run = self.state.runs[self.run.run_id]
-        if not self.run.pending_tools:
-            self.request_model()
-
-
-def _args_or_empty(arguments: str) -> dict[str, Any]:
-    try:
-        value = json.loads(arguments or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        self.advance()
 
 
 def _run_metrics(run: RunState, now: float, agent: Agent | None) -> dict[str, Any]:
@@ -359,124 +312,3 @@ def _run_metrics(run: RunState, now: float, agent: Agent | None) -> dict[str, An
     detail["provider"] = agent.model.name if agent is not None else run.model_provider
     metrics["details"] = {"model": [detail]}
     return metrics
-
-
-# --------------------------------------------------------------------------------------------- evolve
-
-
-def evolve(state: SessionState, event: RunEvent) -> SessionState:
-    """Apply one event to the session state and return the new state.
-
-    Worker progress events (ModelRequestStarted, RunContent, ToolCallStarted) change nothing.
-    Events of unknown or finished runs are ignored (late or redelivered answers).
-
-    Raises:
-        EventSequenceError: a RunStarted for a session other than `state.session_id`.
-    """
-    if isinstance(event, RunStarted):
-        return _evolve_started(state, event)
-    run = state.runs.get(event.run_id)
-    if run is None:
-        if event.is_terminal and event.run_id not in state.finished:
-            return replace(state, finished=state.finished | {event.run_id})
-        return state
-    if not event.part:
-        if event.seq <= run.seq:
-            return state
-        run = replace(run, seq=event.seq)
-    run = _evolve_run(run, event)
-    if run.status == "RUNNING":
-        return replace(state, runs={**state.runs, run.run_id: run})
-    runs = {k: v for k, v in state.runs.items() if k != run.run_id}
-    history = state.history
-    if run.status == "COMPLETED":
-        history = (*history, CompletedRun(run.run_id, run.messages))[-MAX_HISTORY_RUNS:]
-    return replace(state, runs=runs, finished=state.finished | {run.run_id}, history=history)
-
-
-def _evolve_started(state: SessionState, event: RunStarted) -> SessionState:
-    if event.session_id != state.session_id:
-        raise EventSequenceError(f"RunStarted of session {event.session_id!r} applied to session {state.session_id!r}")
-    if event.run_id in state.runs or event.run_id in state.finished:
-        return state
-    wanted = set(event.history_run_ids)
-    history = tuple(m.as_history() for r in state.history if r.run_id in wanted for m in r.messages)
-    run = RunState(
-        run_id=event.run_id,
-        session_id=event.session_id,
-        agent_id=event.agent_id,
-        agent_name=event.agent_name,
-        user_id=event.user_id,
-        model=event.model,
-        model_provider=event.model_provider,
-        started_at=event.created_at,
-        seq=event.seq,
-        system_message=event.system_message,
-        history=history,
-        messages=(event.message,) if event.message is not None else (),
-    )
-    return replace(state, runs={**state.runs, run.run_id: run})
-
-
-def _evolve_run(run: RunState, event: RunEvent) -> RunState:
-    if isinstance(event, ModelRequested):
-        return replace(run, step=run.step + 1, pending_model_seq=event.seq)
-    if isinstance(event, ModelRequestCompleted):
-        if event.seq != run.pending_model_seq or event.message is None:
-            return run
-        message = event.message
-        return replace(
-            run,
-            pending_model_seq=None,
-            messages=(*run.messages, message),
-            usage=(*run.usage, event),
-            batch=message.tool_calls,
-            batch_results={},
-        )
-    if isinstance(event, ToolCallRequested):
-        return replace(
-            run,
-            pending_tools={**run.pending_tools, event.tool_call_id: event.seq},
-            tools_executed=run.tools_executed + 1,
-        )
-    if isinstance(event, ToolCallCompleted | ToolCallError):
-        return _evolve_tool_result(run, event)
-    if isinstance(event, RunCompleted):
-        return replace(run, status="COMPLETED")
-    if isinstance(event, RunError):
-        return replace(run, status="ERROR")
-    if isinstance(event, RunCancelled):
-        return replace(run, status="CANCELLED")
-    return run
-
-
-def _evolve_tool_result(run: RunState, event: ToolCallCompleted | ToolCallError) -> RunState:
-    tool = event.tool
-    if tool is None:
-        return run
-    if event.part:
-        # A worker's answer: accept only for the pending decision it answers (redelivery-safe).
-        if event.part != "done" or run.pending_tools.get(tool.tool_call_id) != event.seq:
-            return run
-        pending = {k: v for k, v in run.pending_tools.items() if k != tool.tool_call_id}
-    else:
-        # The orchestrator's own ToolCallError (tool_call_limit): no work was pending.
-        pending = dict(run.pending_tools)
-    is_error = isinstance(event, ToolCallError)
-    content = event.error if isinstance(event, ToolCallError) and event.error is not None else tool.result
-    message = Message(
-        id=message_id(event.event_id, "tool"),
-        role="tool",
-        content=content,
-        tool_call_id=tool.tool_call_id,
-        tool_name=tool.tool_name,
-        tool_args=tool.tool_args,
-        tool_call_error=is_error,
-        created_at=event.created_at,
-    )
-    results = {**run.batch_results, tool.tool_call_id: message}
-    run = replace(run, pending_tools=pending, batch_results=results, tools=(*run.tools, tool))
-    if pending or not all(c.id in results for c in run.batch):
-        return run
-    ordered = tuple(results[c.id] for c in run.batch if c.id in results)
-    return replace(run, messages=(*run.messages, *ordered), batch=(), batch_results={})

@@ -4,6 +4,10 @@ Tools come from plain Python callables (schema derived from the signature and th
 docstring exactly as agno's `@tool` / `Function.from_callable` derive it, checked against agno in
 `tests/parity/`) or from an explicit JSON schema (`Tool.from_schema`). The engine only reads names and
 schemas; the tool worker calls `entrypoint`.
+
+Human in the loop (agno's `@tool` flags): a tool with `requires_confirmation`, `requires_user_input`
+(optionally naming `user_input_fields`, which the model then never sees) or `external_execution` is not
+executed when the model calls it: the run pauses until `POST .../continue` resolves the call.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
-import re
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._docstrings import parse_docstring, schema_description
 from .errors import ConfigurationError
+from .messages import UserInputField
+from .user_input import field_for_parameter, hide_fields, schema_from_properties
 
 __all__ = ["FRAMEWORK_INJECTED_PARAMS", "Tool", "tool"]
 
@@ -54,6 +60,27 @@ class Tool:
     parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}, "required": []})
     entrypoint: Callable[..., Any] | None = None
     strict: bool = False
+    requires_confirmation: bool = False
+    """Pause the run until a human confirms (or rejects) each call."""
+    requires_user_input: bool = False
+    """Pause the run until a human fills in the arguments (`user_input_schema[].value`)."""
+    user_input_fields: tuple[str, ...] = ()
+    """Arguments only the user provides: left out of the schema the model sees. Empty: the model proposes all."""
+    user_input_schema: tuple[UserInputField, ...] = ()
+    """Every argument as agno's `UserInputField` (derived when empty and `requires_user_input` is set)."""
+    external_execution: bool = False
+    """Never executed here: the run pauses until the caller supplies the call's result."""
+
+    def __post_init__(self) -> None:
+        if self.requires_user_input:
+            if not self.user_input_schema:
+                object.__setattr__(self, "user_input_schema", schema_from_properties(self.parameters))
+            object.__setattr__(self, "parameters", hide_fields(self.parameters, self.user_input_fields))
+
+    @property
+    def pauses(self) -> bool:
+        """True when a call of this tool pauses the run (confirmation, user input or external execution)."""
+        return self.requires_confirmation or self.requires_user_input or self.external_execution
 
     def to_openai(self) -> dict[str, Any]:
         """Return the OpenAI chat `tools` entry: `{"type": "function", "function": {name, description, parameters}}`."""
@@ -63,7 +90,17 @@ class Tool:
         return {"type": "function", "function": fn}
 
     @classmethod
-    def from_callable(cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> Tool:
+    def from_callable(
+        cls,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        requires_confirmation: bool = False,
+        requires_user_input: bool = False,
+        user_input_fields: tuple[str, ...] | list[str] = (),
+        external_execution: bool = False,
+    ) -> Tool:
         """Derive a tool from a callable's signature and docstring, giving the schema agno's `Function` gives.
 
         The mapping of type hints is agno's (`utils/json_schema.py`), quirks included, so an agent sends
@@ -76,6 +113,8 @@ class Tool:
         "additionalProperties": false}`; no annotation → `{}`. `Args:` entries of the Google docstring
         become parameter descriptions (`name (type): text` → `"(type) text"`); parameters without a
         default are required. Framework-injected parameters (`agent`, `run_context`, ...) are left out.
+        With `requires_user_input`, `user_input_schema` lists every parameter (agno: the type's name and the
+        docstring text) and `user_input_fields` are left out of the model's schema.
 
         Differences from agno, on purpose: `*args` / `**kwargs` are left out (agno lists them as
         required properties the model cannot fill), and when the hints cannot be resolved the tool
@@ -86,24 +125,27 @@ class Tool:
         """
         if not callable(fn):
             raise ConfigurationError(f"tool {fn!r} is not callable; pass a function or a Tool")
-        summary, arg_docs = _parse_docstring(inspect.getdoc(fn) or "")
+        summary, arg_docs = parse_docstring(inspect.getdoc(fn) or "")
         try:
             hints = typing.get_type_hints(fn, include_extras=True)
         except (NameError, TypeError):
             hints = {}
         properties: dict[str, Any] = {}
         required: list[str] = []
+        user_inputs: list[UserInputField] = []
         for pname, param in inspect.signature(fn).parameters.items():
             if pname in FRAMEWORK_INJECTED_PARAMS or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
+            if requires_user_input:
+                user_inputs.append(field_for_parameter(pname, hints.get(pname), arg_docs.get(pname)))
             hint = hints.get(pname, param.annotation)
             if hint is inspect.Parameter.empty or isinstance(hint, str):
                 hint = None  # unannotated, or an annotation that could not be resolved
             schema = _param_schema(hint)
             if schema is None:
                 continue  # agno leaves out a parameter whose type it cannot describe
-            if arg_docs.get(pname):
-                schema["description"] = arg_docs[pname]
+            if pname in arg_docs and schema_description(arg_docs[pname]):
+                schema["description"] = schema_description(arg_docs[pname])
             properties[pname] = schema
             if param.default is inspect.Parameter.empty:
                 required.append(pname)
@@ -112,13 +154,28 @@ class Tool:
             description=description if description is not None else summary,
             parameters={"type": "object", "properties": properties, "required": required},
             entrypoint=fn,
+            requires_confirmation=requires_confirmation,
+            requires_user_input=requires_user_input,
+            user_input_fields=tuple(user_input_fields),
+            user_input_schema=tuple(user_inputs),
+            external_execution=external_execution,
         )
 
     @classmethod
-    def from_schema(cls, schema: Mapping[str, Any], entrypoint: Callable[..., Any] | None = None) -> Tool:
+    def from_schema(
+        cls,
+        schema: Mapping[str, Any],
+        entrypoint: Callable[..., Any] | None = None,
+        *,
+        requires_confirmation: bool = False,
+        requires_user_input: bool = False,
+        user_input_fields: tuple[str, ...] | list[str] = (),
+        external_execution: bool = False,
+    ) -> Tool:
         """Build a tool from an explicit definition `{"name", "description", "parameters"}`.
 
-        Also accepts the OpenAI wrapper `{"type": "function", "function": {...}}`.
+        Also accepts the OpenAI wrapper `{"type": "function", "function": {...}}`. The human-in-the-loop
+        flags are those of `from_callable`.
 
         Raises:
             ConfigurationError: `name` is missing or `parameters` is not a JSON-schema object.
@@ -131,15 +188,39 @@ class Tool:
         if not isinstance(parameters, Mapping) or parameters.get("type") != "object":
             raise ConfigurationError(f"tool {name!r}: 'parameters' must be a JSON-schema object with type 'object'")
         return cls(
-            name=name, description=str(body.get("description") or ""), parameters=parameters, entrypoint=entrypoint
+            name=name,
+            description=str(body.get("description") or ""),
+            parameters=parameters,
+            entrypoint=entrypoint,
+            requires_confirmation=requires_confirmation,
+            requires_user_input=requires_user_input,
+            user_input_fields=tuple(user_input_fields),
+            external_execution=external_execution,
         )
 
 
-def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None) -> Any:
-    """Decorator turning a function into a `Tool` (usable as `@tool` or `@tool(name=...)`)."""
+def tool(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    requires_confirmation: bool = False,
+    requires_user_input: bool = False,
+    user_input_fields: tuple[str, ...] | list[str] = (),
+    external_execution: bool = False,
+) -> Any:
+    """Decorator turning a function into a `Tool` (`@tool`, `@tool(name=...)`, `@tool(requires_confirmation=True)`)."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
-        return Tool.from_callable(f, name=name, description=description)
+        return Tool.from_callable(
+            f,
+            name=name,
+            description=description,
+            requires_confirmation=requires_confirmation,
+            requires_user_input=requires_user_input,
+            user_input_fields=user_input_fields,
+            external_execution=external_execution,
+        )
 
     return wrap(fn) if fn is not None else wrap
 
@@ -293,89 +374,3 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = walk(schema, frozenset())
     return result
-
-
-# -- Google docstrings: the subset of docstring_parser's Google parser agno relies on ---------------------------
-
-_SECTION_TITLE = re.compile(
-    r"^(Arguments|Args|Parameters|Params|Raises|Exceptions|Except|Attributes|Example|Examples|Returns|Yields)"
-    r":[ \t\r\f\v]*$",
-    re.MULTILINE,
-)
-_PARAM_SECTIONS = frozenset({"Arguments", "Args", "Parameters", "Params"})
-_LIST_SECTIONS = _PARAM_SECTIONS | {"Raises", "Exceptions", "Except", "Attributes"}
-"""Sections docstring_parser reads as `name: text` entries; a malformed one makes it reject the docstring."""
-_TYPED_ARG = re.compile(r"\s*(.+?)\s*\(\s*(.*[^\s]+)\s*\)")
-
-
-def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Split a Google-style docstring into (description, {parameter name: description}) as agno does.
-
-    agno reads docstrings with `docstring_parser`: the tool description is the short description and
-    the long one joined by one newline (so a blank line after the summary disappears), everything
-    before the first section title (`Args:`, `Returns:`, ...). A parameter written `name (type): text`
-    is described as `"(type) text"`; continuation lines stay on their own lines. When an entry list
-    (`Args:`, `Raises:`, ...) is empty or has an entry without a colon, the Google parser gives up and
-    agno describes the tool with the whole docstring and its parameters with nothing.
-    """
-    text = inspect.cleandoc(doc)
-    first = _SECTION_TITLE.search(text)
-    if first is None:
-        return _description(text), {}
-    args = _parse_sections(text[first.start() :])
-    if args is None:
-        return _description(text), {}
-    return _description(text[: first.start()]), args
-
-
-def _description(text: str) -> str:
-    short, _, rest = text.partition("\n")
-    return "\n".join(part for part in (short, rest.strip()) if part)
-
-
-def _parse_sections(meta: str) -> dict[str, str] | None:
-    """Parameter descriptions from the sections part of a docstring, or None if docstring_parser rejects it."""
-    matches = list(_SECTION_TITLE.finditer(meta))
-    chunks: dict[str, str] = {}  # by title: a repeated section replaces the earlier one, as in docstring_parser
-    for i, match in enumerate(matches):
-        body = meta[match.end() : matches[i + 1].start() if i + 1 < len(matches) else len(meta)]
-        unindented = re.search(r"\n\S", body)  # a line at column 0 ends the section (docstring_parser #29)
-        chunks[match.group(1)] = (body[: unindented.start()] if unindented else body).strip("\n")
-    args: dict[str, str] = {}
-    for title, chunk in chunks.items():
-        if title not in _LIST_SECTIONS:
-            continue
-        entries = _section_entries(chunk)
-        if entries is None:
-            return None
-        if title in _PARAM_SECTIONS:
-            args.update(entries)
-    return args
-
-
-def _section_entries(chunk: str) -> dict[str, str] | None:
-    """`name: text` entries of one section (each starts at the section's first indentation), or None if malformed."""
-    indent = chunk[: len(chunk) - len(chunk.lstrip(" \t"))]
-    starts = list(re.finditer("^" + re.escape(indent) + r"(?=\S)", chunk, re.MULTILINE))
-    if not starts:
-        return None
-    entries: dict[str, str] = {}
-    for i, start in enumerate(starts):
-        entry = chunk[start.end() : starts[i + 1].start() if i + 1 < len(starts) else len(chunk)].strip("\n")
-        spec, colon, desc = entry.partition(":")
-        if not colon:
-            return None
-        if desc.startswith(" "):
-            desc = desc[1:]
-        if "\n" in desc:
-            first_line, more = desc.split("\n", 1)
-            desc = first_line + "\n" + inspect.cleandoc(more)
-        desc = desc.strip("\n")
-        typed = _TYPED_ARG.match(spec)
-        if typed is None:
-            entries[spec] = desc  # unstripped, as docstring_parser: `name : text` describes no parameter
-            continue
-        name, type_name = typed.group(1, 2)
-        type_name = type_name.removesuffix(", optional").removesuffix("?")
-        entries[name] = f"({type_name}) {desc}"
-    return entries

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ._codec import FieldSpec, build_specs, from_fields, nested_tuple
+from ._codec import Converter, FieldSpec, build_specs, from_fields, nested, nested_tuple
 from .errors import SchemaError
-from .messages import Message
+from .messages import Message, ToolExecution
 
 __all__ = ["ModelWork", "ToolWork", "WorkItem", "decode_work"]
 
@@ -32,17 +32,20 @@ class _Work:
     def _specs(cls) -> tuple[FieldSpec, ...]:
         specs = _SPECS.get(cls)
         if specs is None:
-            codecs = {"messages": nested_tuple(Message)} if cls is ModelWork else {}
+            codecs: dict[str, Converter] = (
+                {"messages": nested_tuple(Message)} if cls is ModelWork else {"execution": nested(ToolExecution)}
+            )
             specs = build_specs(cls, codecs, frozenset(), frozenset())
             _SPECS[cls] = specs
         return specs
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the record value `{"kind": ..., fields...}`."""
+        """Return the record value `{"kind": ..., fields...}` (None values dropped)."""
         d: dict[str, Any] = {"kind": self.kind}
         for spec in self._specs():
             value = getattr(self, spec.name)
-            d[spec.name] = spec.to_json(value) if spec.to_json is not None else value
+            if value is not None:
+                d[spec.name] = spec.to_json(value) if spec.to_json is not None else value
         return d
 
 
@@ -60,12 +63,17 @@ class ModelWork(_Work):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolWork(_Work):
-    """Ask the tool worker to execute one tool call (`arguments` is the model's JSON text)."""
+    """Ask the tool worker to execute one tool call (`arguments` is the model's JSON text).
+
+    `execution` is set for a call a human resolved (confirmed, or user input filled in): the held
+    ToolExecution whose agno flags (`requires_confirmation`, `confirmed`, ...) the worker's events carry.
+    """
 
     kind: ClassVar[str] = "tool"
     tool_call_id: str = ""
     tool_name: str = ""
     arguments: str = "{}"
+    execution: ToolExecution | None = None
 
 
 WorkItem = ModelWork | ToolWork

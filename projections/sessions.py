@@ -3,7 +3,9 @@
 Pure functions over plain dicts, so the same fold runs in the live projection, in a rebuild from a
 log file, and in tests. A run row's `run_data` is agno's stored `RunOutput.to_dict()` (the run's own
 messages, not history: agno's default `store_history_messages=False`). The fold is idempotent on
-duplicated worker answers (same message id / tool_call_id are applied once).
+duplicated worker answers (same message id / tool_call_id are applied once). A paused run's row has status
+PAUSED, agno's paused `content`, the held calls in `tools` and their `requirements`; RunContinued makes it
+RUNNING again and resolves those calls in place.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from engine import (
     ModelRequestCompleted,
     RunCancelled,
     RunCompleted,
+    RunContinued,
     RunError,
     RunEvent,
+    RunPaused,
     RunStarted,
     ToolCallCompleted,
     ToolCallError,
+    ToolExecution,
     message_id,
 )
 
@@ -62,23 +67,36 @@ def fold_event(view: SessionsView, event: RunEvent) -> None:
     if row is None:
         return
     data = row["run_data"]
-    if data["status"] != "RUNNING":
+    if data["status"] not in ("RUNNING", "PAUSED"):
         return  # a finished run is frozen: late worker answers are ignored, as the engine ignores them
+    if not _apply(view, data, event):
+        return
+    row["status"] = data["status"]
+    row["updated_at"] = event.created_at
+    view.dirty_runs.add(event.run_id)
+    session = view.sessions.get(event.session_id)
+    if session is not None:
+        session["updated_at"] = max(session.get("updated_at") or 0, event.created_at)
+        view.dirty_sessions.add(event.session_id)
+
+
+def _apply(view: SessionsView, data: dict[str, Any], event: RunEvent) -> bool:
+    """Apply `event` to the run's `run_data`; False when it changes nothing."""
     if isinstance(event, ModelRequestCompleted) and event.part == "done" and event.message is not None:
         message = event.message.to_dict()
         if any(m.get("id") == message["id"] for m in run_messages(data)):
-            return
+            return False
         data["messages"].append(message)
     elif isinstance(event, ToolCallCompleted | ToolCallError) and event.tool is not None:
         # Dedupe by the tool message id (derived from the event id), not by tool_call_id: a provider may reuse
         # a tool_call_id in a later turn of the same run.
         tool_message_id = message_id(event.event_id, "tool")
         if event.part not in ("", "done") or any(m.get("id") == tool_message_id for m in run_messages(data)):
-            return
+            return False
         _tool_result(data, event)
     elif isinstance(event, RunCompleted):
         if data["status"] == "COMPLETED":
-            return  # a redelivered RunCompleted must not add the run's tokens to the session twice
+            return False  # a redelivered RunCompleted must not add the run's tokens to the session twice
         data.update(status="COMPLETED", content=event.content, content_type=event.content_type)
         if event.model_provider_data is not None:
             data["model_provider_data"] = event.model_provider_data
@@ -89,15 +107,30 @@ def fold_event(view: SessionsView, event: RunEvent) -> None:
         data.update(status="ERROR", content=event.content)
     elif isinstance(event, RunCancelled):
         data.update(status="CANCELLED", content=event.reason)
+    elif isinstance(event, RunPaused | RunContinued):
+        return _pause_or_continue(data, event)
     else:
-        return
-    row["status"] = data["status"]
-    row["updated_at"] = event.created_at
-    view.dirty_runs.add(event.run_id)
-    session = view.sessions.get(event.session_id)
-    if session is not None:
-        session["updated_at"] = max(session.get("updated_at") or 0, event.created_at)
-        view.dirty_sessions.add(event.session_id)
+        return False
+    return True
+
+
+def _pause_or_continue(data: dict[str, Any], event: RunPaused | RunContinued) -> bool:
+    """PAUSED with the held calls and their requirements; back to RUNNING with the calls resolved in place."""
+    if isinstance(event, RunPaused):
+        if data["status"] == "PAUSED":
+            return False
+        data.update(status="PAUSED", content=event.content)
+        data["tools"].extend(tool.to_dict() for tool in event.tools if tool.is_paused)
+        data["requirements"] = [*(data.get("requirements") or []), *(r.to_dict() for r in event.requirements)]
+        return True
+    if data["status"] != "PAUSED":
+        return False
+    data["status"] = "RUNNING"
+    for tool in event.tools:
+        _put_tool(data, tool)
+    for tool_message in event.messages:
+        _add_tool_message(data, tool_message.to_dict())
+    return True
 
 
 def _started(view: SessionsView, event: RunStarted) -> None:
@@ -175,7 +208,7 @@ def _tool_result(data: dict[str, Any], event: ToolCallCompleted | ToolCallError)
     tool = event.tool
     assert tool is not None
     is_error = isinstance(event, ToolCallError)
-    data["tools"].append(tool.to_dict())
+    _put_tool(data, tool)
     message = {
         "id": message_id(event.event_id, "tool"),
         "content": (event.error if isinstance(event, ToolCallError) and event.error is not None else tool.result),
@@ -188,7 +221,31 @@ def _tool_result(data: dict[str, Any], event: ToolCallCompleted | ToolCallError)
         "tool_call_error": is_error,
         "created_at": event.created_at,
     }
+    _add_tool_message(data, message)
+
+
+def _put_tool(data: dict[str, Any], tool: ToolExecution) -> None:
+    """Record a tool execution: it replaces the held (paused) entry of the same call, else it is appended."""
+    tools: list[dict[str, Any]] = data["tools"]
+    for i in range(len(tools) - 1, -1, -1):
+        entry = tools[i]
+        if entry.get("tool_call_id") == tool.tool_call_id and entry.get("result") is None and _held(entry):
+            tools[i] = tool.to_dict()
+            return
+    tools.append(tool.to_dict())
+
+
+def _held(entry: dict[str, Any]) -> bool:
+    """A call still waiting: held for a human, or resolved for execution (confirmed) but not yet executed."""
+    keys = ("requires_confirmation", "requires_user_input", "external_execution_required", "confirmed")
+    return any(entry.get(k) is True for k in keys)
+
+
+def _add_tool_message(data: dict[str, Any], message: dict[str, Any]) -> None:
+    """Append a tool message, keeping the tool results after an assistant turn in its tool_calls order."""
     messages = data["messages"]
+    if any(m.get("id") == message["id"] for m in messages):
+        return
     messages.append(message)
     # Keep the block of tool results after an assistant turn in the order of its tool_calls (agno's order),
     # whatever order parallel calls finished in.

@@ -1,10 +1,12 @@
 """The log: protocols, the embedded log, codec, processors (orchestrator, worker loop) and the event tap.
 
 Owns: topics/partitions/offsets/consumer groups (`transport`, `memory`), record encoding (`codec`), the
-consume -> decide -> append -> commit loops (`processor`, `orchestrator`, `worker`) and `tap`.
+consume -> decide -> append -> commit loops (`processor`, `orchestrator`, `worker`), `tap` and the
+`cancel_watch` that lets workers stop for a cancelled run.
 May import: `engine` only (plus aiokafka in `kafka`, orjson, stdlib asyncio/sqlite3).
 """
 
+from .cancel_watch import CancelWatch
 from .codec import (
     SCHEMA_VERSION,
     command_record,
@@ -29,7 +31,7 @@ from .orchestrator import ORCHESTRATOR_GROUP, Orchestrator
 from .partitioner import murmur2, partition_for
 from .processor import BatchProcessor, deadletter_record, make_consumer, run_processor
 from .records import Headers, Position, Record, TopicPartition
-from .tap import EventTap, Subscription
+from .tap import STREAM_END, EventTap, Subscription
 from .telemetry import TELEMETRY_VERSION, telemetry_envelope, telemetry_record
 from .topics import Topics
 from .transport import Consumer, Log, OutRecord, RebalanceCallback, TopicSpec, Transaction
@@ -38,9 +40,11 @@ from .worker import Emit, WorkerLoop, WorkHandler
 __all__ = [
     "ORCHESTRATOR_GROUP",
     "SCHEMA_VERSION",
+    "STREAM_END",
     "TELEMETRY_VERSION",
     "BatchProcessor",
     "BrokerUnavailableError",
+    "CancelWatch",
     "CommitFailedError",
     "Consumer",
     "Emit",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +64,15 @@ def _tp(tp: TopicPartition) -> KafkaTP:
 def _record(r: Any) -> Record:
     headers = tuple((k, bytes(v)) for k, v in (r.headers or ()))
     return Record(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp)
+
+
+@dataclass(slots=True)
+class _Committer:
+    """One transactional producer and the logical transactions waiting to be committed on it."""
+
+    producer: Any
+    pending: list[tuple[_KafkaTransaction, asyncio.Future[None]]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
 
 
 @dataclass(slots=True)
@@ -118,12 +127,11 @@ class KafkaLog:
         self._partitions: dict[str, int] = {}
         self._admin: Any = None
         self._producer: Any = None
-        self._txp: Any = None
-        self._pending: list[tuple[_KafkaTransaction, asyncio.Future[None]]] = []
+        self._committers: dict[str | None, _Committer] = {}
+        """Transactional producers: None = this process's own, else one per fenced owner."""
         self._sending = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._committer: asyncio.Task[None] | None = None
 
     def _common(self) -> dict[str, Any]:
         return {"bootstrap_servers": self.bootstrap_servers, "client_id": self._client_id}
@@ -143,19 +151,17 @@ class KafkaLog:
         if self._pinned_txn_id:
             # A pinned id fences the previous incarnation now, aborting its open transaction, so readers
             # are not held back until that transaction times out.
-            await self._transactional_producer()
+            self._committers[None] = _Committer(await self._start_transactional(self._txn_id))
 
     async def close(self) -> None:
         """Finish pending appends and transactions, then close every client."""
         await self._idle.wait()
-        if self._committer is not None:
-            with contextlib.suppress(Exception):
-                await self._committer
-        for client in (self._txp, self._producer, self._admin):
+        await self._release(list(self._committers))
+        for client in (self._producer, self._admin):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await (client.close() if client is self._admin else client.stop())
-        self._txp = self._producer = self._admin = None
+        self._producer = self._admin = None
 
     # ------------------------------------------------------------------ topics
 
@@ -239,38 +245,76 @@ class KafkaLog:
                 self._idle.set()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_KafkaTransaction]:
-        """A logical transaction; on normal exit it commits (in a Kafka transaction) before returning."""
+    async def transaction(self, owner: str | None = None) -> AsyncIterator[_KafkaTransaction]:
+        """A logical transaction; on normal exit it commits (in a Kafka transaction) before returning.
+
+        With `owner`, it commits on the transactional producer `fence(owner)` started, whose transactional id
+        is derived from the owner: the next owner's `fence` bumps its epoch, so a member that lost `owner`
+        (a zombie of a rebalance or a crash) can no longer commit for it (Kafka's own zombie fencing, as in
+        Kafka Streams' exactly-once; aiokafka lacks KIP-447's generation-checked offset commits).
+
+        Raises:
+            CommitFailedError: `owner` is not fenced by this log (never taken over, or released).
+        """
         tx = _KafkaTransaction()
         yield tx
         if not tx.records and not tx.offsets:
             return
+        committer = self._committers.get(owner)
+        if committer is None:
+            if owner is not None:
+                raise CommitFailedError(f"{owner!r} is not owned by this member (rebalanced); nothing committed")
+            committer = self._committers[None] = _Committer(await self._start_transactional(self._txn_id))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((tx, done))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_pending())
+        committer.pending.append((tx, done))
+        if committer.task is None or committer.task.done():
+            committer.task = asyncio.create_task(self._commit_pending(committer))
         await done
 
-    async def _transactional_producer(self) -> Any:
-        if self._txp is None:
-            with _map_kafka_errors("starting the transactional producer"):
-                producer = AIOKafkaProducer(
-                    **self._common(),
-                    transactional_id=self._txn_id,
-                    enable_idempotence=True,
-                    acks="all",
-                    transaction_timeout_ms=self._txn_timeout_ms,
-                )
-                await producer.start()
-            self._txp = producer
-        return self._txp
+    async def fence(self, owners: Collection[str]) -> None:
+        """Start a transactional producer per new owner (id `agnostream:<owner>`); see `transaction`.
 
-    async def _commit_pending(self) -> None:
-        while self._pending:
+        InitProducerId bumps the id's epoch, fencing every earlier holder, and returns only once the earlier
+        holder's open transaction is resolved (aborted, or its commit completed).
+        """
+        new = [o for o in dict.fromkeys(owners) if o not in self._committers]
+        producers = await asyncio.gather(*(self._start_transactional(f"agnostream:{o}") for o in new))
+        for owner, producer in zip(new, producers, strict=True):
+            self._committers[owner] = _Committer(producer)
+
+    async def release(self, owners: Collection[str]) -> None:
+        """Stop the producers of `owners` once their pending commits finished."""
+        await self._release(owners)
+
+    async def _release(self, owners: Iterable[str | None]) -> None:
+        for owner in owners:
+            committer = self._committers.pop(owner, None)
+            if committer is None:
+                continue
+            if committer.task is not None:
+                with contextlib.suppress(Exception):
+                    await committer.task
+            with contextlib.suppress(Exception):
+                await committer.producer.stop()
+
+    async def _start_transactional(self, transactional_id: str) -> Any:
+        with _map_kafka_errors(f"starting the transactional producer {transactional_id}"):
+            producer = AIOKafkaProducer(
+                **self._common(),
+                transactional_id=transactional_id,
+                enable_idempotence=True,
+                acks="all",
+                transaction_timeout_ms=self._txn_timeout_ms,
+            )
+            await producer.start()
+        return producer
+
+    async def _commit_pending(self, committer: _Committer) -> None:
+        while committer.pending:
             await asyncio.sleep(0)  # let transactions closing in this tick join the batch
-            batch, self._pending = self._pending, []
+            batch, committer.pending = committer.pending, []
             try:
-                producer = await self._transactional_producer()
+                producer = committer.producer
                 offsets: dict[str, dict[TopicPartition, int]] = {}
                 for tx, _ in batch:
                     for group_id, group_offsets in tx.offsets.items():

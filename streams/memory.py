@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -154,12 +154,22 @@ class MemoryLog:
         await self._append(list(records), [], [])
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_MemoryTransaction]:
-        """Open a transaction; on normal exit its records and offsets are committed together."""
+    async def transaction(self, owner: str | None = None) -> AsyncIterator[_MemoryTransaction]:
+        """Open a transaction; on normal exit its records and offsets are committed together.
+
+        `owner` needs no fencing here: every member lives in this process, and a revoked member is told
+        before the new owner is assigned.
+        """
         tx = _MemoryTransaction()
         yield tx
         if tx.records or tx.offsets:
             await self._append(tx.records, tx.offsets, [])
+
+    async def fence(self, owners: Collection[str]) -> None:
+        """Nothing to fence in one process (see `transaction`)."""
+
+    async def release(self, owners: Collection[str]) -> None:
+        """Nothing to release in one process (see `transaction`)."""
 
     async def _append(
         self, out: list[OutRecord], offsets: list[tuple[str, TopicPartition, int]], topics: list[tuple[str, int]]

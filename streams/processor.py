@@ -16,6 +16,7 @@ from typing import Protocol
 
 import orjson
 
+from .errors import CommitFailedError
 from .records import Record, TopicPartition
 from .transport import Consumer, Log, OutRecord, RebalanceCallback, Transaction
 
@@ -85,39 +86,99 @@ async def _rebuild_pending(
         await processor.rebuild(tp, start)
 
 
+class _Membership:
+    """The processor's partitions, fenced before use: one owner per partition number of the group.
+
+    The consumed topics are co-partitioned (range assignment gives one member partition p of each), so
+    partition number p is one unit of ownership, committed on its own transactional producer
+    (`Log.fence`). An assignment fences p's previous owner before the processor rebuilds its state; records
+    that arrive before that has finished wait (`ready`).
+    """
+
+    def __init__(self, log: Log, processor: BatchProcessor) -> None:
+        self._log = log
+        self._processor = processor
+        self._ready: set[TopicPartition] = set()
+        self._changed = asyncio.Event()
+
+    def owner(self, partition: int) -> str:
+        return f"{self._processor.group_id}:{partition}"
+
+    async def on_assign(self, tps: set[TopicPartition]) -> None:
+        await self._log.fence(sorted({self.owner(tp.partition) for tp in tps}))
+        await self._processor.on_assign(tps)
+        self._ready |= tps
+        self._changed.set()
+
+    async def on_revoke(self, tps: set[TopicPartition]) -> None:
+        self._ready -= tps
+        await self._processor.on_revoke(tps)
+        kept = {tp.partition for tp in self._ready}
+        await self._log.release(sorted({self.owner(tp.partition) for tp in tps if tp.partition not in kept}))
+
+    async def ready(self, consumer: Consumer, batch: dict[TopicPartition, list[Record]]) -> None:
+        """Wait until every partition of `batch` is ready; drop those revoked meanwhile."""
+        while not all(tp in self._ready for tp in batch):
+            assigned = consumer.assignment()
+            for tp in [tp for tp in batch if tp not in assigned]:
+                del batch[tp]
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.05)
+
+
 async def run_processor(
     log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int = 500, pause_timeout_s: float = 30.0
 ) -> None:
-    """Run `processor` until `stop` is set; each batch is one transaction (outputs + offsets).
+    """Run `processor` until `stop` is set; a batch's outputs and offsets commit in one transaction per partition.
 
-    A rebalance waits for the batch in hand to commit before this member gives up its partitions: a batch
-    committed after a new owner read the committed offsets would be decided twice (Kafka fences such a
-    zombie commit only with KIP-447's generation-checked offset commits, which aiokafka does not send).
+    Zombies cannot commit: each partition number commits on its own fenced producer (`_Membership`), and a
+    rebalance also waits (bounded) for the batch in hand to commit before this member gives up partitions.
     """
     idle = asyncio.Event()
     idle.set()
+    membership = _Membership(log, processor)
 
     async def on_pause(_tps: set[TopicPartition]) -> None:
         # Bounded: a batch stuck on something the rebalance itself holds must not deadlock the group.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(idle.wait(), pause_timeout_s)
 
-    consumer = make_consumer(log, processor, on_pause)
+    consumer = log.consumer(
+        processor.topics,
+        group_id=processor.group_id,
+        on_assign=membership.on_assign,
+        on_revoke=membership.on_revoke,
+        on_pause=on_pause,
+    )
     await consumer.start()
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=100, max_records=max_records)
             idle.clear()
             try:
+                await membership.ready(consumer, batch)
                 await _rebuild_pending(processor, consumer, batch)
-                if not batch:
-                    continue
-                async with log.transaction() as tx:
-                    for records in batch.values():
-                        for record in records:
-                            processor.handle(record, tx)
-                    tx.commit_offsets(processor.group_id, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+                parts: dict[int, dict[TopicPartition, list[Record]]] = {}
+                for tp, records in batch.items():
+                    parts.setdefault(tp.partition, {})[tp] = records
+                await asyncio.gather(*(_commit(log, processor, membership.owner(p), parts[p]) for p in sorted(parts)))
             finally:
                 idle.set()
     finally:
         await consumer.stop()
+
+
+async def _commit(log: Log, processor: BatchProcessor, owner: str, part: dict[TopicPartition, list[Record]]) -> None:
+    """Handle one partition number's records and commit their outputs and offsets together."""
+    try:
+        async with log.transaction(owner=owner) as tx:
+            for records in part.values():
+                for record in records:
+                    processor.handle(record, tx)
+            tx.commit_offsets(processor.group_id, {tp: rs[-1].offset + 1 for tp, rs in part.items()})
+    except CommitFailedError as exc:
+        # The partition moved on while this batch was in hand: the new owner decides these records; drop
+        # the state this batch changed.
+        _log.warning("batch of %s not committed: %s", owner, exc)
+        await processor.on_revoke(set(part))

@@ -2,15 +2,17 @@
 
 The HTTP layer subscribes to a run before submitting its StartRun, then iterates the subscription to
 stream SSE frames. The tap reads every partition from the end at start (no consumer group, no commits)
-and decodes each record once. `replay_run` reads a run's past events from the log (a seek), for
-subscribers that come late.
+and decodes each record once. `read_run` reads a run's past events from the log (a seek), for
+subscribers that come late (continue, resume, polling): subscribe first, then `read_run`, then set the
+subscription's `from_offset` to the end offset it returned, so the live part starts exactly where the
+read stopped, whatever the tap's own lag.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -20,29 +22,37 @@ from .records import TopicPartition
 from .topics import Topics
 from .transport import Consumer, Log
 
-__all__ = ["EventTap", "Subscription"]
+__all__ = ["STREAM_END", "EventTap", "Subscription"]
 
-_TERMINAL = frozenset({"RunCompleted", "RunError", "RunCancelled"})
+STREAM_END = frozenset({"RunCompleted", "RunError", "RunCancelled", "RunPaused"})
+"""Events after which a run's stream ends (agno's terminal SSE frames; a paused run's stream ends too)."""
 
 
 class Subscription:
-    """Events of one run, in log order, as decoded record dicts; ends after the terminal event."""
+    """Events of one run, in log order, as decoded record dicts; ends after a `STREAM_END` event.
+
+    Records below `from_offset` (in the run's partition) are skipped: set it to the end offset of a
+    `read_run` made after subscribing, so nothing is seen twice or missed.
+    """
 
     def __init__(self, tap: EventTap, run_id: str) -> None:
         self._tap = tap
         self.run_id = run_id
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.from_offset = 0
+        self.queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
 
     def close(self) -> None:
         """Stop receiving events."""
         self._tap._unsubscribe(self)
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+    async def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
         try:
             while True:
-                event = await self.queue.get()
+                offset, event = await self.queue.get()
+                if offset < self.from_offset:
+                    continue
                 yield event
-                if event.get("event") in _TERMINAL and not event.get("part"):
+                if event.get("event") in STREAM_END and not event.get("part"):
                     return
         finally:
             self.close()
@@ -108,7 +118,30 @@ class EventTap:
                         continue
                     event = orjson.loads(record.value)
                     for sub in subs:
-                        sub.queue.put_nowait(event)
+                        sub.queue.put_nowait((record.offset, event))
+
+    async def read_run(self, session_id: str, run_id: str) -> tuple[list[dict[str, Any]], int]:
+        """Read the run's recorded events (decoded record dicts, log order) and the partition's end offset.
+
+        The end offset is settled (transactions below it resolved), so a subscription made before this call
+        and started at it sees every later event of the run and none of the returned ones.
+        """
+        n = self._log.partitions_for(self._t.events)
+        tp = TopicPartition(self._t.events, partition_for(session_id.encode(), n))
+        end = (await self._log.settled_end_offsets([tp]))[tp]
+        records = await self._log.read(tp, 0, end)
+        return [orjson.loads(r.value) for r in records if _run_id_of(r.value) == run_id], end
+
+    async def find_session(self, run_id: str) -> str | None:
+        """The session id of `run_id`, by scanning every run-events partition (slow; for callers without it)."""
+        n = self._log.partitions_for(self._t.events)
+        tps = [TopicPartition(self._t.events, p) for p in range(n)]
+        for tp, end in (await self._log.end_offsets(tps)).items():
+            for record in await self._log.read(tp, 0, end):
+                if _run_id_of(record.value) == run_id:
+                    session_id = orjson.loads(record.value).get("session_id")
+                    return str(session_id) if session_id else None
+        return None
 
     async def replay_run(self, session_id: str, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
         """Read the run's recorded events from the log (all of them, or decisions after `after_seq` onwards)."""

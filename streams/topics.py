@@ -2,7 +2,7 @@
 
 | topic                                | key        | what                                     |
 |--------------------------------------|------------|------------------------------------------|
-| `<prefix>runs.commands`              | session_id | StartRun, CancelRun                      |
+| `<prefix>runs.commands`              | session_id | StartRun, ContinueRun, CancelRun         |
 | `<prefix>runs.events`                | session_id | every run event (agno names + internal)  |
 | `<prefix>work.model`                 | run_id     | ModelWork items                          |
 | `<prefix>work.tools`                 | run_id     | ToolWork items                           |

@@ -10,7 +10,7 @@ are visible and its offsets committed, or none.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -131,8 +131,28 @@ class Log(Protocol):
         """Append records outside any transaction (in order per partition); returns once durable and visible."""
         ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """Open a transaction; its records and offsets become durable and visible together on exit."""
+    def transaction(self, owner: str | None = None) -> AbstractAsyncContextManager[Transaction]:
+        """Open a transaction; its records and offsets become durable and visible together on exit.
+
+        `owner` names the input this transaction commits for (a processor group's partition, e.g.
+        `agno.process.model:3`, taken over with `fence`). A log whose members can outlive their assignment
+        (Kafka) commits it so that a member that lost `owner` can no longer commit for it.
+
+        Raises:
+            CommitFailedError: `owner` was not taken over with `fence` by this log (or was released).
+        """
+        ...
+
+    async def fence(self, owners: Collection[str]) -> None:
+        """Take over `owners`: on return no earlier holder can commit for them.
+
+        The earlier holders' open transactions are resolved (committed or aborted) by then, so what they
+        committed is readable.
+        """
+        ...
+
+    async def release(self, owners: Collection[str]) -> None:
+        """Give up `owners` (after a rebalance moved them); pending commits for them finish first."""
         ...
 
     def consumer(

@@ -21,6 +21,7 @@ from engine import RunEvent, SchemaError, WorkItem, event_id
 
 from ._inflight import InFlight
 from .codec import event_record, read_work
+from .errors import CommitFailedError
 from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
@@ -69,19 +70,29 @@ class WorkerLoop:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._inflight = InFlight()
         self._suspect: dict[TopicPartition, int] = {}
+        self._assigned: dict[TopicPartition, asyncio.Event] = {}
         self._done_ids: dict[int, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._task_tp: dict[asyncio.Task[None], TopicPartition] = {}
         self.pause_timeout_s = 30.0
         """Seconds a rebalance waits for in-flight items (keep below the group's rebalance timeout)."""
 
+    def _owner(self, tp: TopicPartition) -> str:
+        return f"{self.group_id}:{tp.partition}"
+
+    def _assignment(self, tp: TopicPartition) -> asyncio.Event:
+        return self._assigned.setdefault(tp, asyncio.Event())
+
     async def _on_assign(self, tps: set[TopicPartition]) -> None:
-        # Everything below the settled end may have been handled by a previous owner (whose transaction
-        # may still be settling): those items are checked against the log before they are executed.
+        # First fence the previous owners, so none of them can commit an answer any more; then everything
+        # below the settled end may have been handled by them: those items are checked against the log
+        # before they are executed. Records may arrive while this runs; they wait for it (`_process`).
+        await self._log.fence([self._owner(tp) for tp in tps])
         ends = await self._log.settled_end_offsets(tps)
+        self._done_ids.clear()
         for tp, end in ends.items():
             self._suspect[tp] = end
-        self._done_ids.clear()
+            self._assignment(tp).set()
 
     async def _on_pause(self, _tps: set[TopicPartition]) -> None:
         """A rebalance may move partitions: let in-flight items finish and commit first (bounded)."""
@@ -97,6 +108,8 @@ class WorkerLoop:
         self._inflight.drop(tps)
         for tp in tps:
             self._suspect.pop(tp, None)
+            self._assigned.pop(tp, None)
+        await self._log.release([self._owner(tp) for tp in tps])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and execute until `stop` is set; in-flight items finish (or are cancelled after 5 s)."""
@@ -138,10 +151,9 @@ class WorkerLoop:
                 await self._finish(tp, record.offset, [deadletter_record(self._t.deadletter, record, str(exc))])
                 return
             final: list[RunEvent] = []
-            # A partition whose assignment callback has not finished yet has no known end: its records may
-            # arrive before `_on_assign` returns, so they are treated as suspect and checked.
-            end = self._suspect.get(tp)
-            if (end is not None and record.offset >= end) or not await self._answered(work):
+            # Records of a new partition can arrive before `_on_assign` has fenced its previous owner.
+            await self._assignment(tp).wait()
+            if record.offset >= self._suspect.get(tp, record.offset + 1) or not await self._answered(work):
                 final = await self._handler.execute(work, self._emit)
             await self._finish(tp, record.offset, [event_record(self._t.events, e) for e in final])
         except Exception:
@@ -158,10 +170,13 @@ class WorkerLoop:
         safe = self._inflight.finished(tp, offset)
         if safe is None:
             return
-        async with self._log.transaction() as tx:
-            for out in records:
-                tx.send(out)
-            tx.commit_offsets(self.group_id, {tp: safe})
+        try:
+            async with self._log.transaction(owner=self._owner(tp)) as tx:
+                for out in records:
+                    tx.send(out)
+                tx.commit_offsets(self.group_id, {tp: safe})
+        except CommitFailedError as exc:  # the partition moved on: its new owner answers the item
+            _log.info("answer of %s/%s@%s not committed: %s", tp.topic, tp.partition, offset, exc)
 
     async def _emit(self, events: Sequence[RunEvent]) -> None:
         await self._log.send_many([event_record(self._t.events, e) for e in events])

@@ -272,6 +272,8 @@ class TransportContract(abc.ABC):
         await consumer.start()
         try:
             await self.settle([consumer], lambda: consumer.assignment() == {tp}, what="the assignment")
+            # "latest" is the end when the position is resolved, which Kafka does lazily: resolve it first.
+            assert await consumer.position(tp) == 3
             await self.fill(log, topic, b"k", 2, start=3)
             records = await self.poll_n(consumer, 2)
             assert offsets(records) == [3, 4]

@@ -13,6 +13,7 @@ from engine import (
     CancelRun,
     CommandRejectedError,
     ConfigurationError,
+    ContinueRun,
     EngineError,
     EventSequenceError,
     Message,
@@ -20,6 +21,7 @@ from engine import (
     ModelUsage,
     ModelWork,
     NondeterminismError,
+    Requirement,
     RunCompleted,
     RunEvent,
     RunNotActiveError,
@@ -33,6 +35,7 @@ from engine import (
     ToolExecution,
     ToolWork,
     UnknownAgentError,
+    UserInputField,
     decode_command,
     decode_event,
     decode_work,
@@ -54,6 +57,25 @@ ASSISTANT = Message(
 )
 TOOL = ToolExecution(
     tool_call_id="c1", tool_name="get_weather", tool_args={"city": "Paris"}, result="sunny", created_at=12
+)
+HELD = ToolExecution(
+    tool_call_id="c2",
+    tool_name="send",
+    tool_args={"to": "x"},
+    created_at=12,
+    requires_confirmation=True,
+    requires_user_input=True,
+    user_input_schema=(UserInputField(name="to", field_type="str", description="Address", value="x"),),
+    external_execution_required=True,
+    external_execution_silent=False,
+)
+RESOLVED = ToolExecution(
+    tool_call_id="c2",
+    tool_name="send",
+    confirmed=False,
+    confirmation_note="no",
+    tool_call_error=True,
+    answered=True,
 )
 
 # One fully populated example of each event type (non-default values in as many fields as possible).
@@ -106,6 +128,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "RunError": {"content": "boom", "error_type": "X", "error_id": "e1", "additional_data": {"a": 1}},
     "RunCancelled": {"reason": "stop"},
+    "ToolCallPaused": {"tool": HELD},
+    "RunPaused": {
+        "content": "I have tools to execute, but I need confirmation.",
+        "tools": (TOOL, HELD),
+        "requirements": (Requirement(id="q1", created_at="2023-11-14T22:13:20+00:00", tool_execution=HELD),),
+    },
+    "RunContinued": {
+        "updates": (RESOLVED,),
+        "user_id": "u1",
+        "tools": (RESOLVED,),
+        "messages": (Message(id="m-tool", role="tool", content="no", tool_call_id="c2", tool_call_error=True),),
+    },
 }
 
 
@@ -220,7 +254,7 @@ def test_event_classes_mark_terminal_and_internal_kinds() -> None:
     internal = {tag for tag, cls in EVENT_TYPES.items() if cls.is_internal}
 
     assert terminal == {"RunCompleted", "RunError", "RunCancelled"}
-    assert internal == {"ModelRequested", "ModelRequestFailed", "ToolCallRequested"}
+    assert internal == {"ModelRequested", "ModelRequestFailed", "ToolCallRequested", "ToolCallPaused"}
 
 
 def test_model_request_completed_usage_collects_the_usage_fields() -> None:
@@ -330,7 +364,7 @@ def test_commands_round_trip_and_drop_none_fields() -> None:
     assert isinstance(bare, CancelRun)
     assert bare.reason is None
     assert (start.command_id, cancel.command_id) == ("r1:StartRun", "r1:CancelRun")
-    assert set(COMMAND_TYPES) == {"StartRun", "CancelRun"}
+    assert set(COMMAND_TYPES) == {"StartRun", "CancelRun", "ContinueRun"}
 
 
 def test_command_to_dict_turns_tuples_into_lists() -> None:
@@ -342,7 +376,7 @@ def test_command_to_dict_turns_tuples_into_lists() -> None:
 
 @pytest.mark.parametrize("record", [{}, {"command": "Nope"}, {"command": 1}])
 def test_decode_command_rejects_an_unknown_command(record: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError, match=r"unknown command .*known: CancelRun, StartRun"):
+    with pytest.raises(SchemaError, match=r"unknown command .*known: CancelRun, ContinueRun, StartRun"):
         decode_command(record)
 
 
@@ -574,3 +608,73 @@ def test_error_hierarchy_and_attributes() -> None:
     assert issubclass(SchemaError, ValueError)
     assert issubclass(RunNotActiveError, CommandRejectedError)
     assert not any(cls.retriable for cls in (EngineError, SchemaError, ConfigurationError, EventSequenceError))
+
+
+# --------------------------------------------------------------------------------------------- human in the loop
+
+
+def test_continue_run_round_trips_with_agnos_tool_dicts() -> None:
+    command = ContinueRun(run_id="r1", session_id="s1", created_at=7, tools=(HELD, RESOLVED), user_id="u1")
+
+    record = command.to_dict()
+
+    assert record["command"] == "ContinueRun"
+    assert record["tools"] == [HELD.to_dict(), RESOLVED.to_dict()]
+    assert decode_command(record) == command
+
+
+def test_a_tool_work_item_carries_the_resolved_execution() -> None:
+    tool = ToolWork(run_id="r", session_id="s", agent_id="a", seq=2, created_at=3, tool_call_id="c2", execution=HELD)
+
+    assert tool.to_dict()["execution"] == HELD.to_dict()
+    assert decode_work(tool.to_dict()) == tool
+
+
+def test_tool_execution_reads_agnos_hitl_fields_from_a_client() -> None:
+    sent = {
+        "tool_call_id": "c2",
+        "tool_name": "send",
+        "tool_args": None,
+        "confirmed": True,
+        "confirmation_note": "ok",
+        "user_input_schema": [{"name": "to", "value": "bob"}, {"name": "n", "field_type": "int", "description": "N"}],
+        "result": {"files": ["a"]},
+        "answered": True,
+    }
+
+    tool = ToolExecution.from_dict(sent)
+
+    assert tool.tool_args == {}
+    assert (tool.confirmed, tool.confirmation_note, tool.answered) == (True, "ok", True)
+    assert tool.user_input_schema == (
+        UserInputField(name="to", field_type="str", value="bob"),
+        UserInputField(name="n", field_type="int", description="N"),
+    )
+    assert tool.result == '{"files": ["a"]}'  # a structured external result reaches the model as JSON text
+    assert not tool.is_paused
+    assert HELD.is_paused
+    assert ToolExecution.from_dict(HELD.to_dict()) == HELD
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ("nope", "tool must be an object"),
+        ({"tool_call_id": "c", "tool_name": "t", "user_input_schema": {"a": 1}}, "user_input_schema must be a list"),
+        ({"tool_call_id": "c", "tool_name": "t", "tool_args": [1]}, "tool_args must be an object"),
+        ({"tool_call_id": "c", "tool_name": "t", "user_input_schema": [{"value": 1}]}, "need a name"),
+        ({"tool_call_id": "c"}, "tool is missing 'tool_name'"),
+    ],
+)
+def test_tool_execution_rejects_bad_shapes_with_a_schema_error(record: Any, message: str) -> None:
+    with pytest.raises(SchemaError, match=message):
+        ToolExecution.from_dict(record)
+
+
+def test_requirements_round_trip_and_name_what_is_missing() -> None:
+    requirement = Requirement(id="q1", created_at="2023-11-14T22:13:20+00:00", tool_execution=HELD)
+
+    assert Requirement.from_dict(requirement.to_dict()) == requirement
+    assert set(requirement.to_dict()) == {"id", "created_at", "tool_execution", "user_input_schema"}
+    with pytest.raises(SchemaError, match="requirement is missing 'created_at'"):
+        Requirement.from_dict({"id": "q1", "tool_execution": HELD.to_dict()})

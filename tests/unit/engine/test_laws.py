@@ -2,12 +2,14 @@
 
 The simulator plays the parts of the runtime around the pure core:
 
-- the commands topic (StartRun, duplicate StartRun, CancelRun at random moments), consumed in order;
+- the commands topic (StartRun, duplicate StartRun, CancelRun at random moments, ContinueRun with random
+  answers for paused runs, sometimes answers that cannot continue), consumed in order;
 - the run-events log: every record is appended in write order, and the orchestrator consumes it in that
   order (its own decisions included), while commands may be consumed in between, so a cancel can race a
   worker answer that is already in the log;
 - model and tool workers that pick outstanding work items in random order, write progress and answer
-  events, and sometimes execute a work item again (redelivery: the same events, the same ids).
+  events, and sometimes execute a work item again (redelivery: the same events, the same ids);
+- humans answering paused runs (tools requiring confirmation, user input or external execution).
 
 Laws checked at every orchestrator step:
 
@@ -34,6 +36,7 @@ from engine import (
     Agent,
     CancelRun,
     Command,
+    ContinueRun,
     Decision,
     DecisionContext,
     Message,
@@ -45,19 +48,22 @@ from engine import (
     RunEvent,
     SessionState,
     StartRun,
+    Tool,
     ToolCall,
     ToolCallCompleted,
     ToolCallError,
     ToolCallStarted,
     ToolExecution,
     ToolWork,
+    UserInputField,
     decide,
     evolve,
     message_id,
     replay_check,
 )
 
-TOOL_NAMES = ("t1", "t2", "t3")
+TOOL_NAMES = ("t1", "t2", "t3", "confirm", "input", "external")
+"""Ordinary tools, and human-in-the-loop ones named after their flag."""
 MAX_MODEL_STEPS = 4
 MAX_REDELIVERIES = 2
 
@@ -76,10 +82,20 @@ def agents(draw: st.DrawFn, agent_id: str) -> Agent:
         id=agent_id,
         model=FakeModel(),
         instructions=draw(st.none() | st.just("Be brief.")),
-        tools=[{"name": name} for name in tools],
+        tools=[_tool(name) for name in tools],
         tool_call_limit=draw(st.none() | st.integers(0, 3)),
         add_history_to_context=draw(st.booleans()),
         num_history_runs=draw(st.none() | st.integers(0, 2)),
+    )
+
+
+def _tool(name: str) -> Tool:
+    schema = {"name": name, "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+    return Tool.from_schema(
+        schema,
+        requires_confirmation=name == "confirm",
+        requires_user_input=name == "input",
+        external_execution=name == "external",
     )
 
 
@@ -98,6 +114,36 @@ class World:
     deliveries: dict[tuple[str, int], int] = field(default_factory=dict)
     run_agent: dict[str, str] = field(default_factory=dict)
     steps: int = 0
+
+    def paused(self) -> list[dict[str, Any]]:
+        """The RunPaused records of runs whose last decision is that pause."""
+        last: dict[str, dict[str, Any]] = {}
+        for record in self.log:
+            if "part" not in record:
+                last[record["run_id"]] = record
+        return [r for r in last.values() if r["event"] == "RunPaused"]
+
+    def answer_pause(self, data: st.DataObject) -> ContinueRun:
+        """A human's answers to a pause: random confirmations, inputs and external results (maybe missing)."""
+        paused = data.draw(st.sampled_from(self.paused()), label="paused run")
+        answers = []
+        for requirement in paused["requirements"]:
+            held = requirement["tool_execution"]
+            if data.draw(st.booleans(), label="leave the call out"):
+                continue
+            answers.append(
+                ToolExecution(
+                    tool_call_id=held["tool_call_id"],
+                    tool_name=held["tool_name"],
+                    confirmed=data.draw(st.none() | st.booleans(), label="confirmed"),
+                    confirmation_note=data.draw(st.none() | st.just("no"), label="note"),
+                    result=data.draw(st.none() | st.just("external result"), label="result"),
+                    user_input_schema=(UserInputField(name="x", value=data.draw(st.integers(0, 9), label="x")),),
+                )
+            )
+        return ContinueRun(
+            run_id=paused["run_id"], session_id=paused["session_id"], created_at=self.now, tools=tuple(answers)
+        )
 
     def state(self, session_id: str) -> SessionState:
         return self.states.setdefault(session_id, SessionState(session_id=session_id))
@@ -257,10 +303,17 @@ def test_decide_and_evolve_laws_hold_over_random_run_scripts(
     cancels = data.draw(st.integers(0, 2), label="cancels")
     duplicate_start = True
 
-    while world.commands or world.unconsumed or world.work:
+    while world.commands or world.unconsumed or world.work or world.paused():
         assert world.steps < 5_000, "the simulation does not terminate"
         actions = [
-            name for name, ok in (("command", world.commands), ("event", world.unconsumed), ("work", world.work)) if ok
+            name
+            for name, ok in (
+                ("command", world.commands),
+                ("event", world.unconsumed),
+                ("work", world.work),
+                ("continue", world.paused()),
+            )
+            if ok
         ]
         if cancels:
             actions.append("cancel")
@@ -273,6 +326,8 @@ def test_decide_and_evolve_laws_hold_over_random_run_scripts(
             world.consume(world.unconsumed.popleft())
         elif action == "work":
             world.execute(data, data.draw(st.integers(0, len(world.work) - 1), label="work item"))
+        elif action == "continue":
+            world.commands.append(world.answer_pause(data))
         elif action == "cancel":
             cancels -= 1
             target = data.draw(st.sampled_from(starts), label="cancel target")
@@ -301,6 +356,7 @@ def test_decide_and_evolve_laws_hold_over_random_run_scripts(
     )
     note("cancelled" if any(r["event"] == "RunCancelled" for r in world.log) else "not cancelled")
     note("cancel raced a logged answer" if _cancel_raced(world.log) else "no cancel race")
+    note("paused and continued" if any(r["event"] == "RunContinued" for r in world.log) else "no continue")
     note(f"{sum(r['event'] == 'ToolCallRequested' for r in world.log)} tool calls" if world.log else "empty")
 
     # (c) the replay check agrees with every decision and folds to the same states

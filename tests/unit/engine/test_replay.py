@@ -9,6 +9,7 @@ from engine import (
     Agent,
     CancelRun,
     Command,
+    ContinueRun,
     Decision,
     DecisionContext,
     Divergence,
@@ -20,15 +21,18 @@ from engine import (
     ModelWork,
     RunCompleted,
     RunContent,
+    RunContinued,
     RunEvent,
     SessionState,
     StartRun,
+    Tool,
     ToolCall,
     ToolCallCompleted,
     ToolCallRequested,
     ToolCallStarted,
     ToolExecution,
     ToolWork,
+    UserInputField,
     comparable,
     decide,
     evolve,
@@ -406,3 +410,98 @@ def test_a_tool_call_limit_error_decided_later_than_the_model_answer_is_not_a_di
 
     # then
     assert report.ok, report.divergences
+
+
+# --------------------------------------------------------------------------------------------- human in the loop
+
+
+def _louder_rejection(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
+    """A changed rule: the model is told about a rejection in other words."""
+    decision = decide(state, item, ctx)
+    events = [
+        replace(e, messages=tuple(replace(m, content="REJECTED") for m in e.messages if m.tool_call_error))
+        if isinstance(e, RunContinued) and any(m.tool_call_error for m in e.messages)
+        else e
+        for e in decision.events
+    ]
+    return Decision(events=events, work=decision.work)
+
+
+def hitl_log() -> tuple[Recorder, dict[str, Agent]]:
+    """A session with a confirmed pause, a rejected one, a user-input one, an external one and a cancelled pause."""
+    agents = {
+        "h": Agent(
+            id="h",
+            model=FakeModel(),
+            tools=[
+                Tool.from_schema({"name": "delete"}, requires_confirmation=True),
+                Tool.from_schema(
+                    {"name": "send", "parameters": {"type": "object", "properties": {"to": {"type": "string"}}}},
+                    requires_user_input=True,
+                ),
+                Tool.from_schema({"name": "shell"}, external_execution=True),
+                Tool.from_schema({"name": "t1"}),
+            ],
+        )
+    }
+    rec = Recorder(agents=agents)
+
+    def paused_run(run_id: str, name: str, answer: ToolExecution) -> None:
+        first = model_work(rec.start(run_id, agent_id="h"))
+        call = ToolCall(id=f"{run_id}-c1", name=name, arguments='{"to": "model"}')
+        ordinary = ToolCall(id=f"{run_id}-c2", name="t1", arguments="{}")
+        (work,) = tool_work(rec.answer(rec.model_events(first, calls=(call, ordinary))))
+        rec.answer(rec.tool_events(work))
+        resumed = rec.decide(
+            ContinueRun(
+                run_id=run_id,
+                session_id="s1",
+                created_at=rec.clock,
+                tools=(replace(answer, tool_call_id=call.id),),
+                user_id="u1",
+            )
+        )
+        executed = tool_work(resumed)
+        if executed:
+            resumed = rec.answer(rec.tool_events(executed[0], result="done"))
+        rec.answer(rec.model_events(model_work(resumed), content=f"answer {run_id}"))
+
+    paused_run("r1", "delete", ToolExecution(tool_call_id="", tool_name="delete", confirmed=True))
+    paused_run("r2", "delete", ToolExecution(tool_call_id="", tool_name="delete", confirmed=False))
+    paused_run(
+        "r3",
+        "send",
+        ToolExecution(tool_call_id="", tool_name="send", user_input_schema=(UserInputField(name="to", value="bob"),)),
+    )
+    paused_run("r4", "shell", ToolExecution(tool_call_id="", tool_name="shell", result="42"))
+    first = model_work(rec.start("r5", agent_id="h"))
+    rec.answer(rec.model_events(first, calls=(ToolCall(id="r5-c1", name="delete", arguments="{}"),)))
+    rec.cancel("r5")
+    return rec, agents
+
+
+def test_a_log_with_paused_continued_and_cancelled_runs_replays_without_divergence() -> None:
+    rec, agents = hitl_log()
+
+    report = replay_check(rec.log, agents)
+
+    assert report.ok, report.divergences
+    assert report.runs == 5
+    assert {r["event"] for r in rec.log} >= {"ToolCallPaused", "RunPaused", "RunContinued", "RunCancelled"}
+    assert report.decisions_checked == len([r for r in rec.log if "part" not in r])
+    assert report.sessions["s1"] == rec.state
+    assert [r.run_id for r in rec.state.history] == ["r1", "r2", "r3", "r4"]
+
+
+def test_a_changed_continue_rule_is_reported_at_the_run_continued_it_changes() -> None:
+    rec, agents = hitl_log()
+
+    report = replay_check(rec.log, agents, decide_fn=_louder_rejection)
+
+    (divergence,) = report.divergences
+    assert divergence.run_id == "r2"
+    assert divergence.expected is not None
+    assert divergence.expected["event"] == "RunContinued"
+    assert divergence.expected["messages"][0]["content"] == "Function call was rejected by the user"
+    assert divergence.got is not None
+    assert divergence.got["messages"][0]["content"] == "REJECTED"

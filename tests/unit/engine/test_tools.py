@@ -543,3 +543,48 @@ def test_docstrings_are_read_as_agno_reads_them(doc: str, description: str, arg_
 
     assert t.description == description
     assert {k: v["description"] for k, v in t.parameters["properties"].items() if "description" in v} == arg_docs
+
+
+# -- corner cases of agno's schema derivation (engine coverage) ------------------------------------------------
+
+
+@dataclass
+class _AllOptional:
+    note: str | None = None
+    pick: Literal["a", 1] | None = None
+
+
+@dataclass
+class _Unresolvable:
+    thing: UndefinedName  # type: ignore[name-defined]  # noqa: F821
+
+
+def test_schema_corner_cases_follow_agno() -> None:
+    from engine.tools import _arg_schema, _inline_refs, _literal_schema
+
+    assert _literal_schema(()) == {"type": "string"}
+    assert _arg_schema(Literal[1.5, 2]) == {"type": "number", "enum": [1.5, 2]}
+    assert _arg_schema(Literal["a", 1]) == {"enum": ["a", 1]}
+    optional = _arg_schema(_AllOptional)
+    assert optional is not None
+    assert "required" not in optional
+    assert optional["properties"]["note"] == {"type": "string"}
+    assert "anyOf" in optional["properties"]["pick"]  # no typed member to keep: the union stays
+    assert _arg_schema(_Unresolvable) == {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+        "required": ["thing"],
+    }
+    inlined = _inline_refs(
+        {
+            "type": "object",
+            "properties": {
+                "a": {"$ref": "https://example.com/x"},
+                "b": {"$ref": "#/$defs/Missing"},
+                "c": {"type": "array", "items": [{"type": "string"}], "additionalProperties": True},
+            },
+        }
+    )
+    assert inlined["properties"]["a"] == inlined["properties"]["b"] == {"type": "object"}
+    assert inlined["properties"]["c"] == {"type": "array", "items": [{"type": "string"}], "additionalProperties": True}

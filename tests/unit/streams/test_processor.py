@@ -183,8 +183,8 @@ class PausingLog:
         return self._inner.consumer(topics, **kw)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        async with self._inner.transaction() as tx:
+    async def transaction(self, owner: str | None = None) -> AsyncIterator[Any]:
+        async with self._inner.transaction(owner) as tx:
             yield tx
             self.in_commit.set()
             await self.release.wait()

@@ -15,7 +15,9 @@ from engine import (
     RunCompleted,
     RunContent,
     RunContentCompleted,
+    RunContinued,
     RunEvent,
+    RunPaused,
     RunStarted,
 )
 from streams import EventTap, MemoryLog, OutRecord, Subscription, Topics, event_record
@@ -165,3 +167,40 @@ async def test_stop_returns_while_events_are_arriving(log: MemoryLog, topics: To
         await append(log, topics, run_events("r1", "s1")[:1])  # wakes it; the stop below races with the wakeup
 
         await asyncio.wait_for(tap.stop(), 2)
+
+
+async def test_read_run_then_follow_sees_every_event_once_whatever_the_taps_lag(
+    log: MemoryLog, topics: Topics, tap: EventTap
+) -> None:
+    # given a run half recorded, and a subscription made before reading it (the tap may still deliver old records)
+    events = run_events("r1", "s1")
+    await append(log, topics, events[:4])
+    sub = tap.subscribe("r1")
+    past, end = await tap.read_run("s1", "r1")
+    sub.from_offset = end
+
+    # when the rest is recorded
+    await append(log, topics, events[4:])
+
+    # then the read part and the live part together are the run, once
+    live = await collect(sub)
+    assert [e["event_id"] for e in past] == [e.event_id for e in events[:4]]
+    assert [e["event_id"] for e in live] == [e.event_id for e in events[4:]]
+
+
+async def test_a_subscription_ends_after_run_paused(log: MemoryLog, topics: Topics, tap: EventTap) -> None:
+    common: dict[str, Any] = {"created_at": 1, "run_id": "r1", "session_id": "s1"}
+    sub = tap.subscribe("r1")
+
+    await append(log, topics, [RunStarted(seq=0, **common), RunPaused(seq=1, **common), RunContinued(seq=2, **common)])
+
+    assert [e["event"] for e in await collect(sub)] == ["RunStarted", "RunPaused"]
+
+
+async def test_find_session_scans_the_log_for_a_run(log: MemoryLog, topics: Topics, tap: EventTap) -> None:
+    await log.send(OutRecord(topics.events, b"s9", b'{"run_id":"r9"}'))  # a record without a session id
+    await append(log, topics, run_events("r1", "s2"))
+
+    assert await tap.find_session("r1") == "s2"
+    assert await tap.find_session("r9") is None
+    assert await tap.find_session("unknown") is None

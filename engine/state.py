@@ -1,0 +1,132 @@
+"""Session and run state: what `decide` reads and `evolve` folds (see `engine.run` and `engine.fold`).
+
+The aggregate is the session: one session's runs share a partition (key = session_id), and a new run
+reads the session's history. `SessionState` is the fold of the session's run events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .agent import Agent
+from .events import ModelRequestCompleted, RunEvent
+from .messages import Message, ToolCall, ToolExecution
+from .work import WorkItem
+
+__all__ = [
+    "MAX_HISTORY_RUNS",
+    "CompletedRun",
+    "Decision",
+    "DecisionContext",
+    "RunState",
+    "RunStatus",
+    "SessionState",
+    "message_id",
+]
+
+MAX_HISTORY_RUNS = 100
+"""Completed runs a session state keeps for history; agents asking for more get this many."""
+
+_NS = uuid.UUID("6f1d8a52-54a4-4d8f-9a4b-7f6c2a1d3e90")
+
+RunStatus = Literal["RUNNING", "PAUSED", "COMPLETED", "ERROR", "CANCELLED"]
+
+
+def message_id(*parts: object) -> str:
+    """Return a deterministic UUID string for a message derived from `parts` (run id, seq, ...)."""
+    return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts)))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """What `decide` may know beyond the state: the clock and the agent registry.
+
+    Attributes:
+        now: epoch seconds (UTC) of the decision; in a replay check, the recorded decision's time.
+        agents: registered agents by id.
+    """
+
+    now: float
+    agents: Mapping[str, Agent]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outputs of one `decide` call: events for the run-events topic, then work items.
+
+    Both lists are empty when the input needs no decision (a duplicate, or a partial answer).
+    """
+
+    events: list[RunEvent] = field(default_factory=list)
+    work: list[WorkItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedRun:
+    """A completed run as history: its id and its own messages (user, assistant, tool) in order."""
+
+    run_id: str
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunState:
+    """State of one run, the fold of its events."""
+
+    run_id: str
+    session_id: str
+    agent_id: str
+    agent_name: str
+    user_id: str | None
+    model: str
+    model_provider: str
+    started_at: int
+    status: RunStatus = "RUNNING"
+    seq: int = 0
+    """Highest decision seq applied."""
+    system_message: Message | None = None
+    history: tuple[Message, ...] = ()
+    messages: tuple[Message, ...] = ()
+    """This run's messages in order: user, then assistant / tool turns."""
+    step: int = 0
+    """Model requests decided so far."""
+    pending_model_seq: int | None = None
+    pending_tools: Mapping[str, int] = field(default_factory=dict)
+    """Outstanding tool calls of the current batch: tool_call_id -> decision seq."""
+    batch: tuple[ToolCall, ...] = ()
+    """Tool calls of the current assistant turn, in the model's order."""
+    batch_results: Mapping[str, Message] = field(default_factory=dict)
+    tools_executed: int = 0
+    """Tool calls decided for execution so far (for `tool_call_limit`)."""
+    tools: tuple[ToolExecution, ...] = ()
+    """Finished tool executions (agno `RunOutput.tools`), in completion order."""
+    held: tuple[ToolExecution, ...] = ()
+    """Calls of the current batch waiting for a human (ToolCallPaused), in the model's order."""
+    usage: tuple[ModelRequestCompleted, ...] = ()
+    """Every model answer, for metrics."""
+
+    @property
+    def is_active(self) -> bool:
+        """True while the run is in flight: running, or paused for a human."""
+        return self.status in ("RUNNING", "PAUSED")
+
+    def context(self) -> tuple[Message, ...]:
+        """Messages to send to the model: system, history, this run's."""
+        head = (self.system_message,) if self.system_message is not None else ()
+        return head + self.history + self.messages
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """State of one session: its runs in flight, finished run ids and completed-run history."""
+
+    session_id: str
+    runs: Mapping[str, RunState] = field(default_factory=dict)
+    """Runs in flight (status RUNNING or PAUSED) by run id."""
+    finished: frozenset[str] = frozenset()
+    """Ids of runs that reached a terminal event."""
+    history: tuple[CompletedRun, ...] = ()
+    """Completed runs, oldest first, at most MAX_HISTORY_RUNS."""

@@ -1,0 +1,90 @@
+"""The model worker and cancels: a cancelled run's stream is aborted (or never started) and answered with nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from adapters.model_worker import ModelExecutor
+from adapters.models.scripted import FunctionModel, Turn
+from engine import Agent, CancelRun, Message, ModelRequestCompleted, ModelWork, RunEvent, Tool
+from streams import CancelWatch, MemoryLog, Topics, command_record
+
+pytestmark = pytest.mark.timeout(10)
+
+
+class Counting:
+    """A turn function that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, _messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+        self.calls += 1
+        return Turn(text=" ".join(f"w{i}" for i in range(40)))
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[tuple[MemoryLog, Topics, CancelWatch]]:
+    log = MemoryLog(default_partitions=2)
+    await log.start()
+    topics = Topics(prefix=f"mw{uuid.uuid4().hex[:8]}.", partitions=2)
+    await log.create_topics(topics.specs())
+    watch = CancelWatch(log, topics)
+    await watch.start()
+    yield log, topics, watch
+    await watch.stop()
+    await log.close()
+
+
+def work(run_id: str) -> ModelWork:
+    return ModelWork(run_id=run_id, session_id="s1", agent_id="a", seq=1, created_at=1, messages=())
+
+
+async def cancel(log: MemoryLog, topics: Topics, watch: CancelWatch, run_id: str) -> None:
+    await log.send(command_record(topics.commands, CancelRun(run_id=run_id, session_id="s1", created_at=1)))
+    for _ in range(200):
+        if watch.cancelled(run_id):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_stream_is_aborted_when_its_run_is_cancelled(setup: tuple[MemoryLog, Topics, CancelWatch]) -> None:
+    log, topics, watch = setup
+    turn = Counting()
+    agent = Agent(id="a", model=FunctionModel(turn, token_delay_s=0.05))
+    executor = ModelExecutor({"a": agent}, content_flush_s=0.0, cancels=watch)
+    emitted: list[RunEvent] = []
+
+    async def emit(events: Sequence[RunEvent]) -> None:
+        emitted.extend(events)
+        if sum(e.event == "RunContent" for e in emitted) == 2:
+            asyncio.get_running_loop().create_task(cancel(log, topics, watch, "r1"))
+
+    final = await asyncio.wait_for(executor.execute(work("r1"), emit), 5)
+
+    assert final == []
+    assert 2 <= sum(e.event == "RunContent" for e in emitted) < 40
+    # a work item of a run already cancelled never reaches the model
+    assert await executor.execute(work("r1"), emit) == []
+    assert turn.calls == 1
+
+
+async def test_without_a_cancel_the_turn_is_answered(setup: tuple[MemoryLog, Topics, CancelWatch]) -> None:
+    _log, _topics, watch = setup
+    agent = Agent(id="a", model=FunctionModel(lambda _m, _t: Turn(text="hi there")))
+    executor = ModelExecutor({"a": agent}, cancels=watch)
+    emitted: list[Any] = []
+
+    async def emit(events: Sequence[RunEvent]) -> None:
+        emitted.extend(events)
+
+    (answer,) = await executor.execute(work("r2"), emit)
+
+    assert isinstance(answer, ModelRequestCompleted)
+    assert answer.message is not None
+    assert answer.message.content == "hi there"
