@@ -9,7 +9,7 @@ CATEGORY ?= multi_turn_base
 BROKER ?= embedded
 ARGS ?=
 
-.PHONY: install demo serve test lint fmt typecheck coverage check providers-test bfcl replay clean kafka-scale fault-test
+.PHONY: install demo serve test lint fmt typecheck coverage check providers-test bfcl replay clean kafka-scale fault-test bench bench-smoke bench-agno-venv
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -63,6 +63,31 @@ kafka-scale:  ## 2 orchestrator, 2 model, 2 tool worker processes, 500 runs with
 
 bfcl:  ## run every BFCL multi-turn case of CATEGORY through the engine; writes artifacts/bfcl.json
 	$(PY) -m adapters.bfcl --category $(CATEGORY) --broker $(BROKER) --out artifacts/bfcl$(if $(filter-out embedded,$(BROKER)),-kafka,).json
+
+# Benchmark (issue 6; README "Benchmarks"). `make bench C=100 D=60` runs every target it can here: the model floor,
+# the embedded log, Kafka (a broker of its own on KAFKA_PORT, or KAFKA_BOOTSTRAP_SERVERS when set) and agno's
+# AgentOS when `make bench-agno-venv` has been run; both tool modes; replay over REPLAY events.
+C ?= 100
+D ?= 60
+REPLAY ?= 1000000
+BENCH_ARGS ?=
+AGNO_VENV ?= .venv-bench-agno
+# Keep in sync with the `bench-agno` extra in pyproject.toml.
+BENCH_AGNO_PKGS := 'agno==3.1.10' openai fastapi uvicorn sqlalchemy greenlet aiosqlite python-multipart
+
+bench:  ## benchmark floor / embedded / Kafka / agno at C sessions for D s, both tool modes; artifacts/bench.json + .md
+	$(VENV)/bin/agnostream bench --concurrency $(C) --duration $(D) --replay-events $(REPLAY) \
+		--kafka-port $(or $(KAFKA_PORT),49092) --agno-python $(AGNO_VENV)/bin/python \
+		$(if $(KAFKA_BOOTSTRAP_SERVERS),--kafka $(KAFKA_BOOTSTRAP_SERVERS)) $(BENCH_ARGS)
+
+bench-smoke:  ## 5 sessions for 5 s, floor + embedded: checks the harness runs and reports (no timing targets)
+	$(VENV)/bin/agnostream bench --concurrency 5 --duration 5 --warmup 1 --targets floor,embedded \
+		--out artifacts/bench-smoke.json $(BENCH_ARGS)
+
+bench-agno-venv:  ## agno 3.1.10 and its AgentOS dependencies in their own venv (AGNO_VENV) for `make bench`
+	python3 -m venv $(AGNO_VENV)
+	$(AGNO_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AGNO_VENV)/bin/python -m pip install -q $(BENCH_AGNO_PKGS)
 
 clean:
 	rm -rf agnostream.db* agnostream-views.db* .coverage .coverage.* artifacts/*.json

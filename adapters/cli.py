@@ -8,6 +8,7 @@
     agnostream export --log FILE --out FILE.jsonl
     agnostream bfcl   [--category C] [--limit N] [--out FILE]
     agnostream providers [--json | --markdown]
+    agnostream bench  [--concurrency C] [--duration S] [--targets floor,embedded,kafka,agno] ...
 
 Defaults come from `adapters.settings` (AGNOSTREAM_* variables); flags override them. `run` without
 `--url` runs the agent in-process on the embedded log (no server, no Kafka, no API key for the demo).
@@ -28,6 +29,7 @@ from engine import ConfigurationError, EngineError, decode_event, replay_check
 from projections import make_view_store
 from streams import KafkaLog, Topics
 
+from . import bench as cli_bench
 from . import cli_providers
 from .agents_loader import load_agents
 from .brokers import make_log, parse_broker
@@ -97,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     bfcl.add_argument("rest", nargs=argparse.REMAINDER)
 
     cli_providers.add_parser(sub)
+    cli_bench.add_parser(sub)
     return parser
 
 
@@ -118,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(args))
         if args.command == "providers":
             return cli_providers.providers(args, load_settings()[1])
+        if args.command == "bench":
+            return cli_bench.bench(args)
         if args.command == "bfcl":
             from .bfcl.__main__ import main as bfcl_main
 

@@ -1,0 +1,52 @@
+"""Latency statistics of a load run: percentiles of TTFT and total time, throughput and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .loadgen import LoadResult
+
+__all__ = ["latency_summary", "percentile", "summarize"]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The `q`-th percentile (0..100) of `values` (sorted ascending), linearly interpolated; 0.0 when empty."""
+    if not values:
+        return 0.0
+    rank = (len(values) - 1) * q / 100.0
+    lo = int(rank)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (rank - lo)
+
+
+def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
+    """p50 / p95 / p99 / mean / max of `seconds`, in milliseconds rounded to 0.1; zeros when empty."""
+    ordered = sorted(seconds)
+    mean = sum(ordered) / len(ordered) if ordered else 0.0
+    out = {f"p{q}": percentile(ordered, q) for q in (50, 95, 99)}
+    out["mean"] = mean
+    out["max"] = ordered[-1] if ordered else 0.0
+    return {k: round(v * 1000, 1) for k, v in out.items()}
+
+
+def summarize(result: LoadResult, duration_s: float) -> dict[str, Any]:
+    """The load figures of one run.
+
+    `requests` counts requests started in the measured window; `rps` is that count over `duration_s`.
+    TTFT covers requests that produced a first token, total time the successful requests.
+    """
+    samples = result.samples
+    ok = [s for s in samples if s.error is None]
+    errors = len(samples) - len(ok)
+    return {
+        "requests": len(samples),
+        "ok": len(ok),
+        "errors": errors,
+        "error_rate": round(errors / len(samples), 4) if samples else 0.0,
+        "error_kinds": result.error_kinds,
+        "error_examples": list(result.error_examples),
+        "rps": round(len(samples) / duration_s, 2) if duration_s > 0 else 0.0,
+        "ttft_ms": latency_summary([s.ttft_s for s in ok if s.ttft_s is not None]),
+        "total_ms": latency_summary([s.total_s for s in ok]),
+    }

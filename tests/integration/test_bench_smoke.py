@@ -1,0 +1,57 @@
+"""`agnostream bench` end to end with tiny settings: it completes and writes a complete report.
+
+No timing assertions (benchmarks never are, in the test suite): only that every target and mode ran
+requests without errors and that the report has the documented keys.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+LATENCY_KEYS = {"p50", "p95", "p99", "mean", "max"}
+FIGURE_KEYS = {
+    "requests", "ok", "errors", "error_rate", "error_kinds", "error_examples", "rps",
+    "ttft_ms", "total_ms", "server", "broker", "client", "machine",
+}  # fmt: skip
+
+
+def test_bench_smoke_writes_report(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    argv = [
+        sys.executable, "-m", "adapters.cli", "bench",
+        "--concurrency", "2", "--duration", "2", "--warmup", "0.5",
+        "--targets", "floor,embedded", "--tokens", "16", "--token-ms", "2",
+        "--replay-events", "300", "--out", str(out),
+    ]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, timeout=80, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+
+    report = orjson.loads(out.read_bytes())
+    assert {"version", "machine", "config", "results", "replay", "checks", "notes"} <= report.keys()
+    assert report["config"]["concurrency"] == 2
+    assert set(report["results"]) == {"floor", "embedded"}, report["notes"]
+    for target, modes in report["results"].items():
+        assert set(modes) == {"no_tools", "tools"}
+        for mode, figures in modes.items():
+            assert figures.keys() >= FIGURE_KEYS
+            assert figures["requests"] > 0, (target, mode)
+            assert figures["errors"] == 0, (target, mode, figures["error_kinds"], figures["error_examples"])
+            assert set(figures["ttft_ms"]) == LATENCY_KEYS
+            assert set(figures["total_ms"]) == LATENCY_KEYS
+            if target == "embedded":
+                assert figures["server"]["peak_rss_mb"] > 0
+                assert "cpu_mean_pct" in figures["server"]
+    assert report["replay"]["events"] >= 300
+    assert report["replay"]["divergences"] == 0
+    assert {c["status"] for c in report["checks"]} <= {"pass", "fail", "n/a"}
+
+    table = out.with_suffix(".md").read_text()
+    assert "| embedded | yes |" in table
+    assert "## Issue 6 targets" in table
