@@ -87,6 +87,20 @@ class SqliteStore:
         for topic, partition, offset, key, value, headers, ts in cursor:
             yield Record(topic, partition, offset, key, value, _decode_headers(headers), ts)
 
+    def load_ends(self) -> dict[TopicPartition, int]:
+        """Return {tp: offset after its last stored record} for every partition holding records."""
+        rows = self.conn.execute('SELECT topic, partition, MAX("offset") FROM records GROUP BY topic, partition')
+        return {TopicPartition(t, p): o + 1 for t, p, o in rows}
+
+    def read(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
+        """Stored records of `tp` with `start <= offset < end`, in offset order."""
+        cursor = self.conn.execute(
+            'SELECT "offset", key, value, headers, timestamp_ms FROM records '
+            'WHERE topic = ? AND partition = ? AND "offset" >= ? AND "offset" < ? ORDER BY "offset"',
+            (tp.topic, tp.partition, start, end),
+        )
+        return [Record(tp.topic, tp.partition, o, k, v, _decode_headers(h), ts) for o, k, v, h, ts in cursor]
+
     def load_offsets(self) -> dict[tuple[str, TopicPartition], int]:
         """Return {(group_id, tp): next offset}."""
         rows = self.conn.execute("SELECT group_id, topic, partition, next_offset FROM offsets").fetchall()

@@ -7,6 +7,10 @@ seek, and transactions whose records and offset commits become visible together.
 Durability (when `path` is given): appends are gathered over one event-loop tick and written by a
 single writer thread in one SQLite transaction (group commit); a record becomes visible to consumers
 only after its write committed, so nothing a consumer acted on can vanish in a crash.
+
+Memory (when `path` is given): only the newest `tail` records of each partition stay in memory; older
+ones are read back from the file (by lagging consumers, rebuilds, replays), so the process does not
+grow with the log.
 """
 
 from __future__ import annotations
@@ -37,6 +41,27 @@ class _Batch:
 
 
 @dataclass(slots=True)
+class _Partition:
+    """A partition's records: those from offset `base` on are in memory, older ones only in the file."""
+
+    base: int = 0
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return self.base + len(self.records)
+
+    def in_memory(self, start: int, end: int) -> list[Record]:
+        return self.records[max(start, self.base) - self.base : max(end, self.base) - self.base]
+
+    def trim(self, keep: int) -> None:
+        drop = len(self.records) - keep
+        if drop > 0:
+            del self.records[:drop]
+            self.base += drop
+
+
+@dataclass(slots=True)
 class _MemoryTransaction:
     records: list[OutRecord] = field(default_factory=list)
     offsets: list[tuple[str, TopicPartition, int]] = field(default_factory=list)
@@ -54,12 +79,14 @@ class MemoryLog:
     Args:
         path: SQLite file for durability, or None for a purely in-memory log.
         default_partitions: partitions of a topic created implicitly by a first append.
+        tail: records per partition kept in memory when `path` is given (older ones are read from the file).
     """
 
-    def __init__(self, path: str | Path | None = None, *, default_partitions: int = 12) -> None:
+    def __init__(self, path: str | Path | None = None, *, default_partitions: int = 12, tail: int = 512) -> None:
         self._path = Path(path) if path is not None else None
         self._default_partitions = default_partitions
-        self._parts: dict[str, list[list[Record]]] = {}
+        self._tail = max(1, tail)
+        self._parts: dict[str, list[_Partition]] = {}
         self._reserved: dict[TopicPartition, int] = {}
         self._committed: dict[tuple[str, TopicPartition], int] = {}
         self._groups: dict[str, list[_MemoryConsumer]] = {}
@@ -74,7 +101,7 @@ class MemoryLog:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Open the SQLite file (if any) and load topics, records and committed offsets."""
+        """Open the SQLite file (if any) and load topics, the partitions' tails and committed offsets."""
         if self._path is None:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memorylog-writer")
@@ -82,14 +109,16 @@ class MemoryLog:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, store.open)
         topics = await loop.run_in_executor(self._executor, store.load_topics)
-        records = await loop.run_in_executor(self._executor, lambda: list(store.load_records()))
+        ends = await loop.run_in_executor(self._executor, store.load_ends)
         offsets = await loop.run_in_executor(self._executor, store.load_offsets)
         for name, partitions in topics.items():
             self._add_topic(name, partitions)
         self._unsaved_topics.clear()
-        for r in records:
-            self._parts[r.topic][r.partition].append(r)
-            self._reserved[r.tp] = r.offset + 1
+        for tp, end in ends.items():
+            part = self._parts[tp.topic][tp.partition]
+            part.base = max(0, end - self._tail)
+            part.records = await loop.run_in_executor(self._executor, store.read, tp, part.base, end)
+            self._reserved[tp] = end
         self._committed.update(offsets)
         self._store = store
 
@@ -110,7 +139,7 @@ class MemoryLog:
     def _add_topic(self, name: str, partitions: int) -> bool:
         if name in self._parts:
             return False
-        self._parts[name] = [[] for _ in range(partitions)]
+        self._parts[name] = [_Partition() for _ in range(partitions)]
         for p in range(partitions):
             self._reserved.setdefault(TopicPartition(name, p), 0)
         self._unsaved_topics.append((name, partitions))  # written with the next flush
@@ -184,7 +213,9 @@ class MemoryLog:
             tp = TopicPartition(o.topic, partition_for(o.key, len(self._parts[o.topic])))
             offset = self._reserved[tp]
             self._reserved[tp] = offset + 1
-            records.append(Record(o.topic, tp.partition, offset, o.key, o.value, o.headers, now_ms))
+            # A copy: orjson's output keeps ~4 KB of allocation per bytes object, and these are kept.
+            value = bytes(memoryview(o.value))
+            records.append(Record(o.topic, tp.partition, offset, o.key, value, o.headers, now_ms))
         topics = topics + self._unsaved_topics
         self._unsaved_topics = []
         if self._store is None:
@@ -232,7 +263,7 @@ class MemoryLog:
         (whose offsets were reserved after the lost records) are renumbered.
         """
         for tp in self._reserved:
-            self._reserved[tp] = len(self._parts[tp.topic][tp.partition])
+            self._reserved[tp] = self._parts[tp.topic][tp.partition].end
         for batch in self._pending:
             renumbered = []
             for r in batch.records:
@@ -244,8 +275,13 @@ class MemoryLog:
     def _publish(self, records: list[Record], offsets: list[tuple[str, TopicPartition, int]]) -> None:
         touched: set[TopicPartition] = set()
         for r in records:
-            self._parts[r.topic][r.partition].append(r)
+            self._parts[r.topic][r.partition].records.append(r)
             touched.add(r.tp)
+        if self._store is not None:  # older records are in the file: keep a bounded tail (amortized trim)
+            for tp in touched:
+                part = self._parts[tp.topic][tp.partition]
+                if len(part.records) >= 2 * self._tail:
+                    part.trim(self._tail)
         for group_id, tp, next_offset in offsets:
             self._committed[(group_id, tp)] = next_offset
         if touched:
@@ -257,7 +293,7 @@ class MemoryLog:
 
     async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Offset after the last visible record of each partition."""
-        return {tp: len(self._parts[tp.topic][tp.partition]) if tp.topic in self._parts else 0 for tp in tps}
+        return {tp: self._parts[tp.topic][tp.partition].end if tp.topic in self._parts else 0 for tp in tps}
 
     async def settled_end_offsets(
         self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
@@ -270,7 +306,18 @@ class MemoryLog:
         parts = self._parts.get(tp.topic)
         if parts is None:
             return []
-        return parts[tp.partition][max(0, start) : max(0, end)]
+        part = parts[tp.partition]
+        start, end = max(0, start), min(end, part.end)
+        if start >= end:
+            return []
+        older = await self._read_stored(tp, start, min(end, part.base)) if start < part.base else []
+        return older + part.in_memory(start, end)
+
+    async def _read_stored(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
+        """Records below the in-memory tail, from the file (on the store's thread)."""
+        if self._store is None or self._executor is None or start >= end:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._store.read, tp, start, end)
 
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
         """The committed next offset of `group_id` on `tp`, or None."""
@@ -280,7 +327,7 @@ class MemoryLog:
         """The committed next offset of `group_id` on `tp`, or None."""
         return self._committed.get((group_id, tp))
 
-    def _records(self, tp: TopicPartition) -> list[Record]:
+    def _partition(self, tp: TopicPartition) -> _Partition:
         return self._parts[tp.topic][tp.partition]
 
     # ------------------------------------------------------------------ consumers and groups
@@ -404,7 +451,7 @@ class _MemoryConsumer:
             if tp.topic not in self.log._parts:
                 self.log._add_topic(tp.topic, self.log._default_partitions)
         for tp in self._assignment:
-            self._positions.setdefault(tp, 0 if self._reset == "earliest" else len(self.log._records(tp)))
+            self._positions.setdefault(tp, 0 if self._reset == "earliest" else self.log._partition(tp).end)
         self.log._consumers.add(self)
 
     def seek(self, tp: TopicPartition, next_offset: int) -> None:
@@ -424,7 +471,7 @@ class _MemoryConsumer:
             for tp in added:
                 committed = self.log.committed_offset(self.group_id or "", tp)
                 if committed is None:
-                    committed = 0 if self._reset == "earliest" else len(self.log._records(tp))
+                    committed = 0 if self._reset == "earliest" else self.log._partition(tp).end
                 self._positions[tp] = committed
             self._assignment |= added
             if self._on_assign is not None:
@@ -441,10 +488,15 @@ class _MemoryConsumer:
             out: dict[TopicPartition, list[Record]] = {}
             budget = max_records
             for tp in sorted(self._assignment):
-                records = self.log._records(tp)
+                part = self.log._partition(tp)
                 pos = self._positions.get(tp, 0)
-                if pos < len(records) and budget > 0:
-                    chunk = records[pos : pos + budget]
+                if pos < part.end and budget > 0:
+                    if pos >= part.base:
+                        chunk = part.in_memory(pos, pos + budget)
+                    else:  # behind the in-memory tail: read on from the file
+                        chunk = await self.log._read_stored(tp, pos, min(part.base, pos + budget))
+                    if not chunk or tp not in self._assignment:
+                        continue
                     out[tp] = chunk
                     self._positions[tp] = pos + len(chunk)
                     budget -= len(chunk)

@@ -182,3 +182,36 @@ def break_records_table(path: Path) -> None:
 def repair_records_table(path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE records_away RENAME TO records")
+
+
+class TestMemoryLogDurableTinyTail(DurableTransportContract):
+    """The whole contract again with 2 records per partition in memory: reads fall back to the file."""
+
+    async def open_log(self, storage: Path) -> MemoryLog:
+        log = MemoryLog(storage / "log.db", default_partitions=2, tail=2)
+        await log.start()
+        return log
+
+    async def test_memory_holds_a_bounded_tail_and_everything_stays_readable(self, make_log: LogFactory) -> None:
+        log = await make_log()
+        assert isinstance(log, MemoryLog)
+        topic = unique("tail")
+        await log.create_topics([TopicSpec(topic, 1)])
+        tp = TopicPartition(topic, 0)
+        for i in range(25):
+            await log.send(OutRecord(topic, b"k", str(i).encode()))
+
+        assert len(log._partition(tp).records) < 4
+        assert [r.value for r in await log.read(tp, 0, 25)] == [str(i).encode() for i in range(25)]
+        assert [r.offset for r in await log.read(tp, 3, 7)] == [3, 4, 5, 6]
+        consumer = log.consumer([topic], group_id=unique("g"))
+        await consumer.start()
+        try:
+            seen: list[int] = []
+            while len(seen) < 25:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=7)
+                assert batch, "a consumer behind the tail must read on from the file"
+                seen += [r.offset for r in batch[tp]]
+            assert seen == list(range(25))
+        finally:
+            await consumer.stop()
