@@ -105,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `agnostream` console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bfcl"]:  # its own flags: argparse's REMAINDER does not pass leading options through
+        from .bfcl.__main__ import main as bfcl_main
+
+        return bfcl_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
@@ -123,10 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_providers.providers(args, load_settings()[1])
         if args.command == "bench":
             return cli_bench.bench(args)
-        if args.command == "bfcl":
-            from .bfcl.__main__ import main as bfcl_main
-
-            return bfcl_main(args.rest)
     except EngineError as exc:
         print(f"agnostream: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

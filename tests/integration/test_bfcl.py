@@ -214,3 +214,12 @@ async def test_a_failing_ground_truth_is_reported_as_gt_error_not_failed(tmp_pat
     )
     assert (result.tool_calls, result.tool_errors, result.differences) == (1, 1, None)
     assert result.runs_completed
+
+
+def test_the_cli_passes_bfcl_options_through(tmp_path: Path) -> None:
+    from adapters.cli import main
+
+    out = tmp_path / "bfcl.json"
+    assert main(["bfcl", "--category", "multi_turn_base", "--limit", "1", "--out", str(out)]) == 0
+    report = orjson.loads(out.read_bytes())
+    assert report["summary"]["passed"] == 1
