@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine import ConfigurationError
-from streams import KafkaLog, Log, MemoryLog
+from streams import Log, MemoryLog
 
 __all__ = ["BrokerUrl", "make_log", "parse_broker"]
 
@@ -46,6 +46,8 @@ def make_log(
     url = parse_broker(broker)
     if url.kind == "embedded":
         return MemoryLog(log_path, default_partitions=partitions)
+    from streams.kafka import KafkaLog  # aiokafka only for deployments on Kafka
+
     return KafkaLog(
         url.bootstrap_servers,
         transactional_id=transactional_id,

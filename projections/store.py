@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .postgres_store import PostgresViewStore
 from .view_sql import ViewStore, schema_statements
 
 __all__ = ["SqliteViewStore", "make_view_store"]
@@ -27,6 +26,8 @@ def make_view_store(target: str | Path) -> ViewStore:
     The store is not opened yet (the projection opens it).
     """
     if isinstance(target, str) and target.startswith(_POSTGRES_SCHEMES):
+        from .postgres_store import PostgresViewStore  # psycopg only where PostgreSQL is configured
+
         return PostgresViewStore(target)
     return SqliteViewStore(target)
 

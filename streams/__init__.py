@@ -6,6 +6,9 @@ consume -> decide -> append -> commit loops (`processor`, `orchestrator`, `worke
 May import: `engine` only (plus aiokafka in `kafka`, orjson, stdlib asyncio/sqlite3).
 """
 
+import importlib
+import typing
+
 from .cancel_watch import CancelWatch
 from .codec import (
     SCHEMA_VERSION,
@@ -25,7 +28,6 @@ from .errors import (
     StreamTimeoutError,
     TopicMismatchError,
 )
-from .kafka import KafkaLog
 from .memory import MemoryLog
 from .orchestrator import ORCHESTRATOR_GROUP, Orchestrator
 from .partitioner import murmur2, partition_for
@@ -36,6 +38,21 @@ from .telemetry import TELEMETRY_VERSION, telemetry_envelope, telemetry_record
 from .topics import Topics
 from .transport import Consumer, Log, OutRecord, RebalanceCallback, TopicSpec, Transaction
 from .worker import Emit, WorkerLoop, WorkHandler
+
+if typing.TYPE_CHECKING:
+    from .kafka import KafkaLog
+
+_LAZY = {"KafkaLog": ".kafka"}
+"""Public names imported on first use: aiokafka is loaded only by deployments on Kafka."""
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ORCHESTRATOR_GROUP",

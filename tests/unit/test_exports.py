@@ -17,4 +17,7 @@ def test_all_equals_public_names(name: str) -> None:
         if not n.startswith("_") and not isinstance(v, types.ModuleType) and n != "annotations"
     }
     assert len(set(module.__all__)) == len(module.__all__)  # order is ruff RUF022 (isort-style)
-    assert set(module.__all__) == public
+    lazy = set(getattr(module, "_LAZY", {}))  # imported on first use (optional heavy dependencies)
+    assert set(module.__all__) == public | lazy
+    for lazy_name in lazy:
+        assert getattr(module, lazy_name) is not None
