@@ -14,6 +14,7 @@ All methods are blocking and run on the store's single writer thread.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS offsets (
 """
 
 
+@functools.lru_cache(maxsize=1024)  # headers repeat (record kind + schema version): encode each once
 def _encode_headers(headers: Headers) -> bytes:
     return orjson.dumps([[name, value.decode("latin-1")] for name, value in headers])
 
