@@ -31,7 +31,7 @@ from streams import Topics
 
 from . import bench as cli_bench
 from . import cli_providers
-from .agents_loader import load_agents
+from .agents_loader import load_agents, load_teams, load_workflows
 from .brokers import make_log, parse_broker
 from .logfile import read_events
 from .runtime import ALL_ROLES, Runtime
@@ -151,6 +151,8 @@ def _runtime(
         Topics(settings.topic_prefix, settings.partitions),
         load_agents(agents_module),
         view_store=make_view_store(view_db) if view_db is not None else None,
+        workflows=load_workflows(agents_module),
+        teams=load_teams(agents_module),
         roles=roles,
         content_flush_s=settings.content_flush_ms / 1000,
         tool_timeout_s=settings.tool_timeout_s,
@@ -294,7 +296,9 @@ async def _export(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace) -> int:
     values = [v async for v in read_events(args.log)]
-    report = replay_check(values, load_agents(args.agents))
+    report = replay_check(
+        values, load_agents(args.agents), workflows=load_workflows(args.agents), teams=load_teams(args.agents)
+    )
     summary = {
         "events": report.events,
         "runs": report.runs,

@@ -23,14 +23,13 @@ from typing import Any
 from engine import (
     Agent,
     Message,
-    ModelRequestCompleted,
     ModelRequestFailed,
-    ModelRequestStarted,
     ModelWork,
     RunContent,
     RunEvent,
     WorkItem,
     message_id,
+    model_event_classes,
 )
 from streams import CancelWatch, Emit
 
@@ -89,7 +88,9 @@ class ModelExecutor:
             "seq": work.seq,
             "agent_id": work.agent_id,
             "agent_name": agent.name if agent else "",
+            **work.event_fields(),
         }
+        started, content_event, completed = model_event_classes(work.is_team)  # a team leader's: Team* events
         if agent is None or not isinstance(agent.model, ModelClient):
             return [
                 ModelRequestFailed(
@@ -105,30 +106,22 @@ class ModelExecutor:
         # Progress events are per attempt: a request re-executed after a crash streams under new ids, so no
         # event id repeats in the log (the final answer keeps the deterministic part "done").
         attempt = uuid.uuid4().hex[:8]
-        await emit([ModelRequestStarted(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)])
-        pending: list[str] = []
-        provider_data: dict[str, Any] | None = None
-        parts = 0
-        last_flush = 0.0
+        await emit([started(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)])
+        content = _ContentWriter(emit, base, attempt, self._flush_s, content_event)
         response: ModelResponse | None = None
         try:
             async for update in model.stream(work.messages, agent.tool_list):
                 if isinstance(update, TextDelta):
-                    pending.append(update.text)
-                    provider_data = update.provider_data or provider_data
-                    now = time.monotonic()
-                    if now - last_flush >= self._flush_s:
-                        parts += 1
-                        await emit([_content(base, f"{parts}~{attempt}", "".join(pending), provider_data)])
-                        pending.clear()
-                        last_flush = now
+                    content.add(update.text, update.provider_data)
                 else:
                     response = update
         except AdapterError as exc:
+            await content.drain(flush=False)
             return [_failed(base, type(exc).__name__, str(exc), exc.error_code)]
-        if pending:
-            parts += 1
-            await emit([_content(base, f"{parts}~{attempt}", "".join(pending), provider_data)])
+        except BaseException:
+            content.abort()
+            raise
+        await content.drain(flush=True)
         if response is None:
             return [
                 _failed(
@@ -149,7 +142,7 @@ class ModelExecutor:
             created_at=int(time.time()),
         )
         return [
-            ModelRequestCompleted(
+            completed(
                 created_at=int(time.time()),
                 part="done",
                 **base,
@@ -167,8 +160,79 @@ class ModelExecutor:
         ]
 
 
-def _content(base: Mapping[str, Any], n: str, text: str, provider_data: dict[str, Any] | None) -> RunContent:
-    return RunContent(
+class _ContentWriter:
+    """Coalesces a turn's text deltas into RunContent events and appends them without stalling the stream.
+
+    The first delta is appended at once (time to first token); after that, a batch is appended when the
+    window has passed since the previous append started AND that append has returned. The append runs
+    in a task (taking the deltas when it starts, so those of one network read go together) while the
+    stream goes on, so a slow log (a busy group commit) makes batches bigger instead
+    of turning every delta into a record of its own and holding the provider stream while it waits.
+    Appends are strictly sequential: parts `d1`, `d2`, ... reach the log in order.
+    """
+
+    def __init__(
+        self, emit: Emit, base: Mapping[str, Any], attempt: str, window_s: float, event: type[RunContent] = RunContent
+    ) -> None:
+        self._event = event
+        self._emit = emit
+        self._base = base
+        self._attempt = attempt
+        self._window_s = window_s
+        self._pending: list[str] = []
+        self._provider_data: dict[str, Any] | None = None
+        self._parts = 0
+        self._last = -window_s
+        self._inflight: asyncio.Future[None] | None = None
+
+    def add(self, text: str, provider_data: dict[str, Any] | None) -> None:
+        """Take one delta; start an append when the window has passed and none is in flight."""
+        self._pending.append(text)
+        self._provider_data = provider_data or self._provider_data
+        inflight = self._inflight
+        if inflight is not None:
+            if not inflight.done():
+                return
+            inflight.result()  # an append that failed fails the turn, as an inline append did
+            self._inflight = None
+        now = time.monotonic()
+        if now - self._last >= self._window_s:
+            self._last = now
+            self._inflight = asyncio.ensure_future(self._append())
+
+    async def _append(self) -> None:
+        # The batch is taken when this task first runs, after the deltas of the same network read.
+        if self._pending:
+            await self._emit([self._take()])
+
+    async def drain(self, *, flush: bool) -> None:
+        """Wait for the append in flight; then, with `flush`, append what is still pending."""
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            await inflight
+        if flush and self._pending:
+            await self._emit([self._take()])
+
+    def abort(self) -> None:
+        """Cancel an append still in flight (the turn was cancelled or failed unexpectedly)."""
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.cancel()
+
+    def _take(self) -> RunContent:
+        self._parts += 1
+        text = "".join(self._pending)
+        self._pending.clear()
+        return _content(self._base, f"{self._parts}~{self._attempt}", text, self._provider_data, self._event)
+
+
+def _content(
+    base: Mapping[str, Any],
+    n: str,
+    text: str,
+    provider_data: dict[str, Any] | None,
+    event: type[RunContent] = RunContent,
+) -> RunContent:
+    return event(
         created_at=int(time.time()),
         part=f"d{n}",
         content=text,

@@ -14,7 +14,18 @@ import uuid
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
-from engine import Agent, CancelRun, Command, StartRun
+from engine import (
+    Agent,
+    CancelRun,
+    Command,
+    StartRun,
+    StartTeamRun,
+    StartWorkflow,
+    Team,
+    Workflow,
+    agent_registry,
+    with_step_agents,
+)
 from projections import SessionsProjection, ViewStore
 from streams import (
     CancelWatch,
@@ -29,6 +40,7 @@ from streams import (
 )
 
 from .model_worker import MODEL_GROUP, ModelExecutor
+from .step_worker import StepExecutor, ToolTopicHandler
 from .tool_worker import TOOL_GROUP, ToolExecutor
 
 __all__ = ["ALL_ROLES", "Runtime"]
@@ -46,7 +58,9 @@ class Runtime:
         view_store: the sessions view database, or None to run without the projection.
         roles: processors to run in this process (subset of ALL_ROLES).
         content_flush_s: RunContent coalescing window, seconds.
-        tool_timeout_s: per tool call timeout, seconds.
+        tool_timeout_s: per tool call (and function step attempt) timeout, seconds.
+        workflows: the workflow registry by id; their step agents join the processors' agent registry.
+        teams: the team registry by id; their members and leaders join the processors' agent registry.
     """
 
     def __init__(
@@ -59,10 +73,15 @@ class Runtime:
         roles: Sequence[str] = ALL_ROLES,
         content_flush_s: float = 0.02,
         tool_timeout_s: float = 60.0,
+        workflows: Mapping[str, Workflow] | None = None,
+        teams: Mapping[str, Team] | None = None,
     ) -> None:
         self.log = log
         self.topics = topics
         self.agents = dict(agents)
+        self.workflows = dict(workflows or {})
+        self.teams = dict(teams or {})
+        self._registry = agent_registry(with_step_agents(self.agents, self.workflows), self.teams)
         self.tap = EventTap(log, topics)
         self.projection = SessionsProjection(log, topics, view_store) if view_store is not None else None
         self._roles = set(roles) - ({"projection"} if view_store is None else set())
@@ -70,7 +89,7 @@ class Runtime:
         self._tool_timeout_s = tool_timeout_s
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.orchestrator = Orchestrator(log, topics, self.agents)
+        self.orchestrator = Orchestrator(log, topics, self._registry, workflows=self.workflows, teams=self.teams)
         self.cancels = CancelWatch(log, topics) if "model" in self._roles else None
         """Lets this process's model worker abort the stream of a run cancelled from any replica."""
 
@@ -88,13 +107,16 @@ class Runtime:
         if "model" in self._roles:
             model = WorkerLoop(
                 self.log, self.topics, self.topics.work_model, self.topics.group(MODEL_GROUP),
-                ModelExecutor(self.agents, content_flush_s=self._flush_s, cancels=self.cancels),
+                ModelExecutor(self._registry, content_flush_s=self._flush_s, cancels=self.cancels),
             )  # fmt: skip
             self._spawn(model.run(self._stop))
         if "tool" in self._roles:
             tools = WorkerLoop(
                 self.log, self.topics, self.topics.work_tools, self.topics.group(TOOL_GROUP),
-                ToolExecutor(self.agents, timeout_s=self._tool_timeout_s),
+                ToolTopicHandler(
+                    ToolExecutor(self._registry, timeout_s=self._tool_timeout_s),
+                    StepExecutor(self.workflows, timeout_s=self._tool_timeout_s),
+                ),
             )  # fmt: skip
             self._spawn(tools.run(self._stop))
         if "projection" in self._roles and self.projection is not None:
@@ -140,6 +162,59 @@ class Runtime:
         )
         subscription = self.tap.subscribe(command.run_id)
         await self.log.send(command_record(self.topics.commands, command))
+        return command, subscription
+
+    async def start_workflow(
+        self,
+        workflow_id: str,
+        message: str,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        additional_data: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> tuple[StartWorkflow, Subscription]:
+        """Submit a StartWorkflow and return it with a subscription to the workflow run's events.
+
+        The subscription also gets the events of the run's step agent runs; `session_id` and `run_id`
+        default to fresh uuid4 strings.
+        """
+        command = StartWorkflow(
+            run_id=run_id or str(uuid.uuid4()),
+            session_id=session_id or str(uuid.uuid4()),
+            created_at=int(time.time()),
+            workflow_id=workflow_id,
+            message=message,
+            user_id=user_id,
+            additional_data=additional_data,
+        )
+        subscription = self.tap.subscribe(command.run_id)
+        await self.log.send(command_record(self.topics.commands, command))
+        return command, subscription
+
+    async def start_team_run(
+        self,
+        team_id: str,
+        message: str,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        run_id: str | None = None,
+    ) -> tuple[StartTeamRun, Subscription]:
+        """Submit a StartTeamRun; return it with a subscription to the team run's events and its member runs'.
+
+        `session_id` and `run_id` default to fresh uuid4 strings.
+        """
+        command = StartTeamRun(
+            run_id=run_id or str(uuid.uuid4()),
+            session_id=session_id or str(uuid.uuid4()),
+            created_at=int(time.time()),
+            team_id=team_id,
+            message=message,
+            user_id=user_id,
+        )
+        subscription = self.tap.subscribe(command.run_id, members=True)
+        await self.submit(command)
         return command, subscription
 
     async def cancel_run(self, run_id: str, session_id: str, reason: str | None = None) -> None:

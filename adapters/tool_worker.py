@@ -64,6 +64,7 @@ class ToolExecutor:
             "seq": work.seq,
             "agent_id": work.agent_id,
             "agent_name": agent.name if agent else "",
+            **work.event_fields(),
         }
         now = int(time.time())
         try:

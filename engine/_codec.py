@@ -37,6 +37,8 @@ class FieldSpec:
     """How one dataclass field travels: its name, whether it is agno-public, and its converter."""
 
     name: str
+    key: str
+    """The field's name on the wire (the record dict and agno's dict); `name` unless the class renames it."""
     is_internal: bool
     keep_none: bool
     to_json: Callable[[Any], Any] | None
@@ -45,9 +47,13 @@ class FieldSpec:
 
 
 def build_specs(
-    cls: type, codecs: dict[str, Converter], internal: frozenset[str], keep_none: frozenset[str]
+    cls: type,
+    codecs: dict[str, Converter],
+    internal: frozenset[str],
+    keep_none: frozenset[str],
+    renames: dict[str, str] | None = None,
 ) -> tuple[FieldSpec, ...]:
-    """Compute the field specs of dataclass `cls` in declaration order."""
+    """Compute the field specs of dataclass `cls` in declaration order; `renames` maps field -> wire name."""
     specs = []
     for f in dataclasses.fields(cls):
         conv = codecs.get(f.name)
@@ -57,6 +63,7 @@ def build_specs(
         specs.append(
             FieldSpec(
                 name=f.name,
+                key=(renames or {}).get(f.name, f.name),
                 is_internal=f.name in internal,
                 keep_none=f.name in keep_none,
                 to_json=conv[0] if conv else None,
@@ -75,8 +82,8 @@ def from_fields(cls: type, specs: tuple[FieldSpec, ...], d: dict[str, Any], tag:
     """
     kwargs: dict[str, Any] = {}
     for spec in specs:
-        if spec.name in d:
-            value = d[spec.name]
+        if spec.key in d:
+            value = d[spec.key]
             if spec.from_json is not None:
                 try:
                     value = spec.from_json(value)

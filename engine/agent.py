@@ -61,6 +61,8 @@ class Agent:
         add_history_to_context: include messages of earlier runs of the session.
         num_history_runs: how many earlier runs (default 3, agno's default).
         markdown: add agno's "Use markdown to format your answers." line to the system message.
+        role: the agent's role inside a team (listed to the team leader, agno's `role`).
+        system_message: a system message used verbatim instead of the one built from the fields above.
     """
 
     id: str
@@ -73,6 +75,8 @@ class Agent:
     add_history_to_context: bool = False
     num_history_runs: int | None = None
     markdown: bool = False
+    role: str | None = None
+    system_message: str | None = None
     _tools: tuple[Tool, ...] = field(init=False, repr=False, compare=False, default=())
     _by_name: dict[str, Tool] = field(init=False, repr=False, compare=False, default_factory=dict)
 
@@ -117,8 +121,11 @@ class Agent:
         and a newline; the instructions (one instruction as is; several as `- ` bullets, where a multi-line
         instruction stays a block between blank lines) and a blank line; then, with `markdown`, an
         `<additional_information>` block holding `- Use markdown to format your answers.`; the whole text
-        stripped. agno's OpenAIChat sends it with role `developer` (see `adapters.models.openai`).
+        stripped. agno's OpenAIChat sends it with role `developer` (see `adapters.models.openai`). A
+        `system_message` is returned as is (agno's first rule).
         """
+        if self.system_message is not None:
+            return self.system_message
         content = ""
         if self.description is not None:
             content += f"{self.description}\n"

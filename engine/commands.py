@@ -9,7 +9,16 @@ from ._codec import Converter, FieldSpec, build_specs, from_fields, nested_tuple
 from .errors import SchemaError
 from .messages import ToolExecution
 
-__all__ = ["COMMAND_TYPES", "CancelRun", "Command", "ContinueRun", "StartRun", "decode_command"]
+__all__ = [
+    "COMMAND_TYPES",
+    "CancelRun",
+    "Command",
+    "ContinueRun",
+    "StartRun",
+    "StartTeamRun",
+    "StartWorkflow",
+    "decode_command",
+]
 
 _SPECS: dict[type, tuple[FieldSpec, ...]] = {}
 
@@ -79,10 +88,25 @@ class StartRun(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StartTeamRun(Command):
+    """Start a run of team `team_id` in `session_id` with the user's `message` (`POST /teams/{id}/runs`).
+
+    Produces: TeamRunStarted, then the leader's ModelRequested (and a ModelWork item); in tasks mode
+    TeamTaskIterationStarted first. An unknown team yields TeamRunError.
+    """
+
+    command: ClassVar[str] = "StartTeamRun"
+    team_id: str
+    message: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelRun(Command):
     """Cancel a running run at its next step boundary.
 
-    Produces: RunCancelled. A cancel for a run that already ended is ignored (idempotent).
+    Produces: RunCancelled (for a team run: RunCancelled of its running member runs, then TeamRunCancelled;
+    for a member run: also its team's). A cancel for a run that already ended is ignored (idempotent).
     """
 
     command: ClassVar[str] = "CancelRun"
@@ -109,7 +133,26 @@ class ContinueRun(Command):
     user_id: str | None = None
 
 
-COMMAND_TYPES: dict[str, type[Command]] = {cls.command: cls for cls in (StartRun, CancelRun, ContinueRun)}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartWorkflow(Command):
+    """Start a run of workflow `workflow_id` in `session_id` with the user's `message` as its input.
+
+    Produces: WorkflowStarted, then the first step's events (StepStarted and its agent run's RunStarted,
+    or its function work item). An unknown workflow yields a WorkflowError at seq 0. A CancelRun with the
+    workflow run's id cancels it.
+    """
+
+    command: ClassVar[str] = "StartWorkflow"
+    workflow_id: str
+    message: str
+    user_id: str | None = None
+    additional_data: dict[str, Any] | None = None
+    """agno's `additional_data` form field, passed to every step as `StepInput.additional_data`."""
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.command: cls for cls in (StartRun, StartTeamRun, CancelRun, ContinueRun, StartWorkflow)
+}
 
 
 def decode_command(d: dict[str, Any]) -> Command:

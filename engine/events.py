@@ -62,6 +62,8 @@ class RunEvent:
     _internal: ClassVar[frozenset[str]] = frozenset()
     _codecs: ClassVar[dict[str, Converter]] = {}
     _keep_none: ClassVar[frozenset[str]] = frozenset()
+    _renames: ClassVar[dict[str, str]] = {}
+    """Fields whose wire name differs: team events carry `agent_id` / `agent_name` as `team_id` / `team_name`."""
 
     created_at: int
     """Unix seconds (agno's `created_at`); from the decision context or the worker's clock."""
@@ -70,6 +72,14 @@ class RunEvent:
     run_id: str
     parent_run_id: str | None = None
     session_id: str
+    workflow_id: str | None = None
+    """Set on the events of a workflow step's agent run (and on every workflow event)."""
+    workflow_run_id: str | None = None
+    """The workflow run a step's agent run belongs to (agno's field)."""
+    step_id: str | None = None
+    step_name: str | None = None
+    step_index: int | list[int] | None = None
+    """Position of the step: `i` at the top level, `[i, j]` inside a container (agno's tuple)."""
     nested_depth: int = 0
     seq: int
     """The orchestrator decision this event is (part of); see the module docstring."""
@@ -84,7 +94,7 @@ class RunEvent:
     def _specs(cls) -> tuple[FieldSpec, ...]:
         specs = _SPECS.get(cls)
         if specs is None:
-            specs = build_specs(cls, cls._codecs, cls._internal, cls._keep_none)
+            specs = build_specs(cls, cls._codecs, cls._internal, cls._keep_none, cls._renames)
             _SPECS[cls] = specs
         return specs
 
@@ -98,7 +108,7 @@ class RunEvent:
             value = getattr(self, name)
             if value is None and not spec.keep_none:
                 continue
-            d[name] = spec.to_json(value) if spec.to_json is not None else value
+            d[spec.key] = spec.to_json(value) if spec.to_json is not None else value
         return d
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,7 +120,7 @@ class RunEvent:
                 continue
             if spec.name == "part" and not value:
                 continue
-            d[spec.name] = spec.to_json(value) if spec.to_json is not None else value
+            d[spec.key] = spec.to_json(value) if spec.to_json is not None else value
         d["event_id"] = self.event_id
         d["runtime"] = RUNTIME
         return d
@@ -296,6 +306,8 @@ class RunCompleted(RunEvent):
     content_type: str = "str"
     model_provider_data: dict[str, Any] | None = None
     session_state: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+    """`{}` on a workflow step's run, as agno sends it; absent otherwise."""
     metrics: dict[str, Any] | None = None
     """agno `RunMetrics.to_dict()`: token sums, time_to_first_token and duration in seconds, details."""
 
@@ -318,7 +330,11 @@ class RunCancelled(RunEvent):
 
     event: ClassVar[str] = "RunCancelled"
     is_terminal: ClassVar[bool] = True
+    _internal: ClassVar[frozenset[str]] = frozenset({"cancelled_by"})
     reason: str | None = None
+    cancelled_by: str | None = None
+    """The run whose CancelRun this cancel follows from (a team run cancelling its members, a member run
+    its team), or None when the CancelRun named this run. Internal; replay rebuilds the command from it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

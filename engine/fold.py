@@ -28,6 +28,10 @@ from .events import (
 )
 from .messages import Message
 from .state import MAX_HISTORY_RUNS, CompletedRun, RunState, SessionState, message_id
+from .team_fold import evolve_team_run, record_member_end, team_of
+from .workflow_events import WorkflowEvent
+from .workflow_fold import evolve_workflow
+from .workflow_state import StepContext
 
 __all__ = ["evolve"]
 
@@ -44,6 +48,8 @@ def evolve(state: SessionState, event: RunEvent) -> SessionState:
     """
     if isinstance(event, RunStarted):
         return _evolve_started(state, event)
+    if isinstance(event, WorkflowEvent):
+        return evolve_workflow(state, event)
     run = state.runs.get(event.run_id)
     if run is None:
         if event.is_terminal and event.run_id not in state.finished:
@@ -54,12 +60,17 @@ def evolve(state: SessionState, event: RunEvent) -> SessionState:
             return state
         run = replace(run, seq=event.seq)
     run = _evolve_run(run, event)
+    if run.team is not None:
+        run = evolve_team_run(run, event)
     if run.is_active:
         return replace(state, runs={**state.runs, run.run_id: run})
     runs = {k: v for k, v in state.runs.items() if k != run.run_id}
+    if run.parent_run_id is not None:
+        runs = dict(record_member_end(runs, run, event))
     history = state.history
     if run.status == "COMPLETED":
-        history = (*history, CompletedRun(run.run_id, run.messages))[-MAX_HISTORY_RUNS:]
+        completed = CompletedRun(run.run_id, run.messages, agent_id=run.agent_id, parent_run_id=run.parent_run_id)
+        history = (*history, completed)[-MAX_HISTORY_RUNS:]
     return replace(state, runs=runs, finished=state.finished | {run.run_id}, history=history)
 
 
@@ -83,8 +94,24 @@ def _evolve_started(state: SessionState, event: RunStarted) -> SessionState:
         system_message=event.system_message,
         history=history,
         messages=(event.message,) if event.message is not None else (),
+        parent_run_id=event.parent_run_id,
+        team=team_of(event),
+        workflow_step=_step_context(event),
     )
     return replace(state, runs={**state.runs, run.run_id: run})
+
+
+def _step_context(event: RunStarted) -> StepContext | None:
+    """The workflow fields of a step's agent run (None for other runs)."""
+    if event.workflow_run_id is None:
+        return None
+    return StepContext(
+        workflow_id=event.workflow_id or "",
+        workflow_run_id=event.workflow_run_id,
+        step_id=event.step_id or "",
+        step_name=event.step_name or "",
+        step_index=event.step_index if event.step_index is not None else 0,
+    )
 
 
 def _evolve_run(run: RunState, event: RunEvent) -> RunState:
@@ -135,8 +162,9 @@ def _evolve_tool_result(run: RunState, event: ToolCallCompleted | ToolCallError)
             return run
         pending = {k: v for k, v in run.pending_tools.items() if k != tool.tool_call_id}
     else:
-        # The orchestrator's own ToolCallError (tool_call_limit): no work was pending.
-        pending = dict(run.pending_tools)
+        # The orchestrator's own answer (a tool_call_limit ToolCallError: nothing was pending; a team tool
+        # call's completion: pending since its TeamToolCallStarted).
+        pending = {k: v for k, v in run.pending_tools.items() if k != tool.tool_call_id}
     is_error = isinstance(event, ToolCallError)
     content = event.error if isinstance(event, ToolCallError) and event.error is not None else tool.result
     message = Message(

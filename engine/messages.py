@@ -275,6 +275,10 @@ class ToolExecution:
     answered: bool | None = None
     external_execution_required: bool | None = None
     external_execution_silent: bool | None = None
+    child_run_id: str | None = None
+    """The member run a team's delegation started (agno sets it on the team's delegation call)."""
+    stop_after_tool_call: bool = False
+    """True for a call after which the run ends with its result (a route-mode delegation)."""
 
     @property
     def is_paused(self) -> bool:
@@ -291,8 +295,8 @@ class ToolExecution:
             "tool_call_error": self.tool_call_error,
             "result": self.result,
             "metrics": self.metrics,
-            "child_run_id": None,
-            "stop_after_tool_call": False,
+            "child_run_id": self.child_run_id,
+            "stop_after_tool_call": self.stop_after_tool_call,
             "created_at": self.created_at,
             "requires_confirmation": self.requires_confirmation,
             "confirmed": self.confirmed,
@@ -341,6 +345,8 @@ class ToolExecution:
                 answered=d.get("answered"),
                 external_execution_required=d.get("external_execution_required"),
                 external_execution_silent=d.get("external_execution_silent"),
+                child_run_id=d.get("child_run_id"),
+                stop_after_tool_call=bool(d.get("stop_after_tool_call", False)),
             )
         except KeyError as exc:
             raise SchemaError(f"tool is missing {exc}") from exc

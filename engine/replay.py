@@ -2,22 +2,25 @@
 
 The check mirrors the orchestrator. Walking the log in order, it folds every event into the session
 state. At each input that triggered a decision (a worker's ModelRequestCompleted / ModelRequestFailed /
-ToolCallCompleted / ToolCallError, or a command reconstructed from the RunStarted / RunContinued /
-RunCancelled it caused), it re-decides with the state folded so far and remembers the re-decided events by
-(run_id, seq). When the walk reaches a recorded decision event it compares it with the re-decided one.
+ToolCallCompleted / ToolCallError / StepExecuted, or a command reconstructed from the RunStarted /
+RunContinued / RunCancelled / WorkflowStarted / WorkflowCancelled it caused), it re-decides with the
+state folded so far and remembers the re-decided events by (run_id, seq). When the walk reaches a recorded
+decision event it compares it with the re-decided one.
 The first difference of each run is reported as a `Divergence` (like Temporal's nondeterminism error);
-that run is not checked further. Volatile fields (`created_at` at any depth, `metrics.duration`,
-`event_id`'s runtime envelope) are not compared.
+that run is not checked further. Volatile fields (`created_at` at any depth, clock readings in `metrics`
+at any depth, the duration in a tool call's `completed in Ns.` text, `event_id`'s runtime envelope) are not
+compared.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .agent import Agent
-from .commands import CancelRun, Command, ContinueRun, StartRun
+from .commands import CancelRun, Command, ContinueRun, StartRun, StartTeamRun, StartWorkflow
 from .events import (
     ModelRequestCompleted,
     ModelRequestFailed,
@@ -33,6 +36,10 @@ from .fold import evolve
 from .run import decide
 from .schema import decode_event
 from .state import Decision, DecisionContext, SessionState
+from .team import Team
+from .team_events import TeamRunError, TeamRunStarted
+from .workflow import Workflow, with_step_agents
+from .workflow_events import StepExecuted, WorkflowCancelled, WorkflowError, WorkflowStarted
 
 __all__ = ["Divergence", "ReplayReport", "comparable", "replay_check"]
 
@@ -85,34 +92,46 @@ class ReplayReport:
         return not self.divergences
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, key: str = "") -> Any:
     """Normalise tuples to lists recursively, as a JSON round trip would; drop nested `created_at` stamps.
 
     Decisions stamp their decision time into nested values too (a tool_call_limit ToolCallError's tool,
     held calls, requirements, continue messages); a replay re-decides at the input's time instead.
     """
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_plain(v, key) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "created_at"}
+        return {
+            k: _plain(v, k) for k, v in value.items() if k != "created_at" and not (key == "metrics" and k in _TIMINGS)
+        }
     return value
+
+
+_TIMINGS = frozenset({"duration", "start_time", "end_time"})
+"""Clock readings inside `metrics` at any depth: a run's duration, a team call's (decided) start and end."""
+_CALL_DURATION = re.compile(r" completed in [0-9.]+s\. $")
+"""The duration in a tool call's completion text (a team tool call's is decided from the clock)."""
 
 
 def comparable(event: RunEvent) -> dict[str, Any]:
     """Return the event's record dict without volatile fields, JSON-normalised, for replay comparison."""
-    d: dict[str, Any] = {k: _plain(v) for k, v in event.to_dict().items() if k not in _VOLATILE}
-    metrics = d.get("metrics")
-    if isinstance(metrics, dict) and "duration" in metrics:
-        d["metrics"] = {k: v for k, v in metrics.items() if k != "duration"}
+    d: dict[str, Any] = {k: _plain(v, k) for k, v in event.to_dict().items() if k not in _VOLATILE}
+    content = d.get("content")
+    if "tool" in d and isinstance(content, str):
+        d["content"] = _CALL_DURATION.sub(" completed in ?s. ", content)
     return d
 
 
 class _Checker:
-    def __init__(self, agents: Mapping[str, Agent], decide_fn: Decide) -> None:
-        self.agents = agents
+    def __init__(self, agents: Mapping[str, Agent], workflows: Mapping[str, Workflow], decide_fn: Decide) -> None:
+        self.agents = with_step_agents(agents, workflows)
+        self.workflows = workflows
+        self.teams: Mapping[str, Team] = {}
         self.decide = decide_fn
         self.report = ReplayReport()
         self.expected: dict[tuple[str, int], RunEvent] = {}
+        self.answer_keys: dict[tuple[str, int], None] = {}
+        """Keys of `expected` re-decided from worker answers, in decision order (an ordered set)."""
         self.diverged: set[str] = set()
         self.run_ids: set[str] = set()
 
@@ -124,9 +143,23 @@ class _Checker:
         return state
 
     def redecide(self, state: SessionState, item: Command | RunEvent, now: float) -> None:
-        decision = self.decide(state, item, DecisionContext(now=now, agents=self.agents))
+        ctx = DecisionContext(now=now, agents=self.agents, workflows=self.workflows, teams=self.teams)
+        answer = isinstance(item, RunEvent)
+        if answer:
+            # The orchestrator decides the worker answers of one batch in log order, each on a state holding
+            # the decisions of the ones before, and appends those decisions after the batch: so the decisions
+            # re-decided from earlier answers and not yet reached in the log were folded when it decided this
+            # one (two Parallel branches answering in one batch each decide a StepCompleted). Commands are
+            # not ordered with answers that way: their decisions are re-decided where they appear.
+            for key in self.answer_keys:
+                pending = self.expected.get(key)
+                if pending is not None and pending.session_id == state.session_id:
+                    state = evolve(state, pending)
+        decision = self.decide(state, item, ctx)
         for event in decision.events:
             self.expected[(event.run_id, event.seq)] = event
+            if answer:
+                self.answer_keys[(event.run_id, event.seq)] = None
 
     def diverge(self, run_id: str, seq: int, expected: dict[str, Any] | None, got: dict[str, Any] | None) -> None:
         self.diverged.add(run_id)
@@ -139,7 +172,7 @@ class _Checker:
         if event.part == "":
             self.check_decision(state, event)
         elif event.part == "done" and isinstance(
-            event, ModelRequestCompleted | ModelRequestFailed | ToolCallCompleted | ToolCallError
+            event, ModelRequestCompleted | ModelRequestFailed | ToolCallCompleted | ToolCallError | StepExecuted
         ):
             self.redecide(state, event, float(event.created_at))
         self.report.sessions[event.session_id] = evolve(self.session(event.session_id), event)
@@ -149,23 +182,40 @@ class _Checker:
         if event.run_id in self.diverged:
             self.expected.pop(key, None)
             return
-        if isinstance(event, RunStarted) and key not in self.expected:
+        if isinstance(event, TeamRunStarted | TeamRunError) and event.seq == 0 and key not in self.expected:
+            # A StartTeamRun: its TeamRunStarted, or the TeamRunError of an unknown team id.
+            self.redecide(state, _team_command(event), float(event.created_at))
+        elif isinstance(event, RunStarted) and key not in self.expected:
             self.redecide(state, _start_command(event), float(event.created_at))
         elif isinstance(event, RunContinued) and key not in self.expected:
             self.redecide(state, _continue_command(event), float(event.created_at))
         elif isinstance(event, RunError) and event.seq == 0 and key not in self.expected:
             # A StartRun rejected at once (unknown agent) leaves only this RunError in the log.
             self.redecide(state, _rejected_start_command(event), float(event.created_at))
-        elif isinstance(event, RunCancelled):
+        elif isinstance(event, WorkflowStarted | WorkflowError) and event.seq == 0 and key not in self.expected:
+            # A StartWorkflow: its WorkflowStarted, or the WorkflowError of an unknown workflow id.
+            self.redecide(state, _workflow_command(event), float(event.created_at))
+        elif isinstance(event, WorkflowCancelled) and key not in self.expected:
             self._drop_pending(event.run_id, event.seq)
+            command = CancelRun(
+                run_id=event.run_id, session_id=event.session_id, created_at=event.created_at, reason=event.reason
+            )
+            self.redecide(state, command, float(event.created_at))
+        elif isinstance(event, RunCancelled) and not isinstance(self.expected.get(key), RunCancelled):
+            # A CancelRun's first cancel (of the run it named, or of a member of the team it named); the rest
+            # of a cascade is re-decided with it.
+            target = event.cancelled_by or event.run_id
+            self._drop_pending(event.run_id, event.seq)
+            for run in state.runs.values():
+                if target in (run.run_id, run.parent_run_id):
+                    self._drop_pending(run.run_id, run.seq + 1)
             self.redecide(
                 state,
-                CancelRun(
-                    run_id=event.run_id, session_id=event.session_id, created_at=event.created_at, reason=event.reason
-                ),
+                CancelRun(run_id=target, session_id=event.session_id, created_at=event.created_at, reason=event.reason),
                 float(event.created_at),
             )
         got = self.expected.pop(key, None)
+        self.answer_keys.pop(key, None)
         self.report.decisions_checked += 1
         if got is None:
             self.diverge(event.run_id, event.seq, comparable(event), None)
@@ -207,6 +257,31 @@ def _continue_command(event: RunContinued) -> ContinueRun:
     )
 
 
+def _workflow_command(event: WorkflowStarted | WorkflowError) -> StartWorkflow:
+    started = isinstance(event, WorkflowStarted)
+    return StartWorkflow(
+        run_id=event.run_id,
+        session_id=event.session_id,
+        created_at=event.created_at,
+        workflow_id=event.workflow_id or "",
+        message=str(event.input) if isinstance(event, WorkflowStarted) and event.input is not None else "",
+        user_id=event.user_id if isinstance(event, WorkflowStarted) else None,
+        additional_data=event.additional_data if started else None,
+    )
+
+
+def _team_command(event: TeamRunStarted | TeamRunError) -> StartTeamRun:
+    # An unknown team's rejection does not depend on the message, which the TeamRunError does not record.
+    return StartTeamRun(
+        run_id=event.run_id,
+        session_id=event.session_id,
+        created_at=event.created_at,
+        team_id=event.agent_id,
+        message=event.input if isinstance(event, TeamRunStarted) else "",
+        user_id=event.user_id if isinstance(event, TeamRunStarted) else None,
+    )
+
+
 def _rejected_start_command(event: RunError) -> StartRun:
     # The rejection does not depend on the message, which the RunError does not record.
     return StartRun(
@@ -219,7 +294,12 @@ def _rejected_start_command(event: RunError) -> StartRun:
 
 
 def replay_check(
-    records: Iterable[dict[str, Any]], agents: Mapping[str, Agent], *, decide_fn: Decide = decide
+    records: Iterable[dict[str, Any]],
+    agents: Mapping[str, Agent],
+    *,
+    workflows: Mapping[str, Workflow] | None = None,
+    teams: Mapping[str, Team] | None = None,
+    decide_fn: Decide = decide,
 ) -> ReplayReport:
     """Fold `records` (run-events record values, in log order) and re-decide every recorded input.
 
@@ -227,6 +307,8 @@ def replay_check(
         records: decoded record values of the run-events topic, in partition order (a JSONL export
             or a topic range; records of different sessions may interleave).
         agents: the agent registry the log was produced with (same ids).
+        workflows: the workflow registry (their step agents are added to `agents`).
+        teams: the team registry (their members need not be in `agents`).
         decide_fn: the decision function to check; the engine's `decide` by default.
 
     Returns:
@@ -235,7 +317,8 @@ def replay_check(
     Raises:
         SchemaError: a record does not decode.
     """
-    checker = _Checker(agents, decide_fn)
+    checker = _Checker(agents, workflows or {}, decide_fn)
+    checker.teams = teams or {}
     for record in records:
         checker.on_event(decode_event(record))
     return checker.finish()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .agent import Agent
-from .commands import CancelRun, Command, ContinueRun, StartRun
+from .commands import CancelRun, Command, ContinueRun, StartRun, StartTeamRun, StartWorkflow
 from .events import (
     ModelRequestCompleted,
     ModelRequested,
@@ -42,7 +42,7 @@ from .hitl import (
     requirements,
     resolve,
 )
-from .messages import Message, ToolExecution
+from .messages import Message, ToolCall, ToolExecution
 from .state import (
     MAX_HISTORY_RUNS,
     CompletedRun,
@@ -54,6 +54,8 @@ from .state import (
     message_id,
 )
 from .work import ModelWork, ToolWork
+from .workflow_events import WorkflowEvent
+from .workflow_state import StepContext
 
 __all__ = [
     "MAX_HISTORY_RUNS",
@@ -79,7 +81,7 @@ TOOL_CALL_LIMIT_MESSAGE = "Tool call limit reached. Tool call {name} not execute
 def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
     """Decide the outputs for one input.
 
-    Inputs that trigger decisions: `StartRun`, `CancelRun`, `ContinueRun`, `ModelRequestCompleted`,
+    Inputs that trigger decisions: `StartRun`, `StartTeamRun`, `CancelRun`, `ContinueRun`, `ModelRequestCompleted`,
     `ModelRequestFailed`, `ToolCallCompleted`, `ToolCallError` (from the tool worker). Every other
     event, any input for a run that is unknown or finished, and a ContinueRun for a run that is not
     paused (or that `hitl.continue_problem` refuses) yield an empty Decision.
@@ -89,12 +91,20 @@ def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) 
     """
     if isinstance(item, StartRun):
         return _start(state, item, ctx)
+    if isinstance(item, StartTeamRun):
+        from .team_run import start_team_run  # here: engine.team_run builds on this module's _Builder
+
+        return start_team_run(state, item, ctx)
+    if isinstance(item, StartWorkflow | WorkflowEvent) or item.run_id in state.workflows:
+        from .workflow_run import decide_workflow  # here: engine.workflow_run imports this module
+
+        return decide_workflow(state, item, ctx)
     run = state.runs.get(item.run_id)
     if run is None:
         return Decision()
-    builder = _Builder(state, run, ctx)
+    builder = _builder(state, run, ctx)
     if isinstance(item, CancelRun):
-        builder.emit(RunCancelled, reason=item.reason or "Run cancelled")
+        builder.cancel(item.reason or "Run cancelled")
     elif isinstance(item, ContinueRun):
         builder.resume(item)
     elif isinstance(item, ModelRequestCompleted):
@@ -105,14 +115,38 @@ def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) 
             builder.emit(RunError, content=item.error, error_type=item.error_type, error_id=item.error_code)
     elif isinstance(item, ToolCallCompleted | ToolCallError) and item.part == "done":
         builder.after_tool(item)
+    if run.workflow_step is not None and run.run_id not in builder.state.runs:
+        from .workflow_run import after_step_run  # here: engine.workflow_run imports this module
+
+        return after_step_run(builder.state, run.run_id, builder.decision, ctx)
+    if any(e.is_terminal and e.parent_run_id for e in builder.decision.events):
+        from .team_run import route_member_ends  # here: engine.team_run builds on this module's _Builder
+
+        return route_member_ends(builder.state, builder.decision, ctx)
     return builder.decision
 
 
-def _start(state: SessionState, cmd: StartRun, ctx: DecisionContext) -> Decision:
+def _builder(state: SessionState, run: RunState, ctx: DecisionContext) -> _Builder:
+    """The decision builder of `run`; a team run's leader has its own (`engine.team_run.TeamBuilder`)."""
+    if run.team is None:
+        return _Builder(state, run, ctx)
+    from .team_run import TeamBuilder  # here: engine.team_run builds on this module's _Builder
+
+    return TeamBuilder(state, run, ctx)
+
+
+def _start(
+    state: SessionState,
+    cmd: StartRun,
+    ctx: DecisionContext,
+    step: StepContext | None = None,
+    parent_run_id: str | None = None,
+) -> Decision:
+    """RunStarted and the first model turn; with `parent_run_id` a team's member run (history: its own runs)."""
     if cmd.run_id in state.runs or cmd.run_id in state.finished:
         return Decision()
     now = int(ctx.now)
-    agent = ctx.agents.get(cmd.agent_id)
+    agent = ctx.find_agent(cmd.agent_id)
     if agent is None:
         known = ", ".join(sorted(ctx.agents)) or "(none)"
         error = RunError(
@@ -126,11 +160,13 @@ def _start(state: SessionState, cmd: StartRun, ctx: DecisionContext) -> Decision
         )
         return Decision(events=[error])
     n = min(agent.history_runs, MAX_HISTORY_RUNS)
-    history_ids = tuple(r.run_id for r in state.history[-n:]) if n else ()
+    history = state.history if parent_run_id is None else tuple(r for r in state.history if r.agent_id == agent.id)
+    history_ids = tuple(r.run_id for r in history[-n:]) if n else ()
     system = agent.system_message_content()
     started = RunStarted(
         created_at=now,
         run_id=cmd.run_id,
+        parent_run_id=parent_run_id,
         session_id=cmd.session_id,
         seq=0,
         agent_id=agent.id,
@@ -144,6 +180,7 @@ def _start(state: SessionState, cmd: StartRun, ctx: DecisionContext) -> Decision
         if system is None
         else Message(id=message_id(cmd.run_id, 0, "system"), role="system", content=system, created_at=now),
         history_run_ids=history_ids,
+        **(step.fields() if step is not None else {}),
     )
     state = evolve(state, started)
     builder = _Builder(state, state.runs[cmd.run_id], ctx)
@@ -160,12 +197,21 @@ class _Builder:
         self.run = run
         self.ctx = ctx
         self.decision = Decision()
-        self.agent = ctx.agents.get(run.agent_id)
+        self.agent = ctx.find_agent(run.agent_id)
 
     def emit(self, cls: type[RunEvent], **fields: Any) -> RunEvent:
+        step = self.run.workflow_step
+        if step is not None:
+            fields.update(step.fields())
+            if cls is RunCompleted:  # agno's step runs report the workflow run as the current run
+                fields.update(
+                    metadata={},
+                    session_state={"current_session_id": self.run.session_id, "current_run_id": step.workflow_run_id},
+                )
         event = cls(
             created_at=int(self.ctx.now),
             run_id=self.run.run_id,
+            parent_run_id=self.run.parent_run_id,
             session_id=self.run.session_id,
             seq=self.run.seq + 1,
             agent_id=self.run.agent_id,
@@ -187,8 +233,10 @@ class _Builder:
                 agent_id=self.run.agent_id,
                 seq=event.seq,
                 created_at=event.created_at,
+                parent_run_id=self.run.parent_run_id,
                 step=self.run.step - 1,
                 messages=context,
+                is_team=self.run.team is not None,
             )
         )
 
@@ -198,38 +246,51 @@ class _Builder:
         message = answer.message
         assert message is not None
         if not message.tool_calls:
-            self.emit(RunContentCompleted)
-            self.emit(
-                RunCompleted,
-                content=message.content,
-                model_provider_data=message.provider_data,
-                metrics=_run_metrics(self.run, self.ctx.now, self.agent),
-            )
+            self.finish(message)
             return
         limit = self.agent.tool_call_limit if self.agent is not None else None
         held = 0
         for call in message.tool_calls:
             if limit is not None and self.run.tools_executed + held >= limit:
-                self.emit(
-                    ToolCallError,
-                    tool=ToolExecution(
-                        tool_call_id=call.id,
-                        tool_name=call.name,
-                        tool_args=call_arguments(call.arguments),
-                        tool_call_error=True,
-                        result=TOOL_CALL_LIMIT_MESSAGE.format(name=call.name),
-                        created_at=int(self.ctx.now),
-                    ),
-                    error=TOOL_CALL_LIMIT_MESSAGE.format(name=call.name),
-                )
+                error = TOOL_CALL_LIMIT_MESSAGE.format(name=call.name)
+                self.emit(ToolCallError, tool=self.failed_execution(call, error), error=error)
                 continue
-            tool = self.agent.get_tool(call.name) if self.agent is not None else None
-            if tool is not None and tool.pauses:
-                self.emit(ToolCallPaused, tool=held_execution(tool, call, int(self.ctx.now)))
-                held += 1
-                continue
-            self.request_tool(call.id, call.name, call.arguments)
+            held += self.call_tool(call)
         self.advance()
+
+    def failed_execution(self, call: ToolCall, error: str) -> ToolExecution:
+        """The ToolExecution of a call answered with `error` instead of being executed."""
+        return ToolExecution(
+            tool_call_id=call.id,
+            tool_name=call.name,
+            tool_args=call_arguments(call.arguments),
+            tool_call_error=True,
+            result=error,
+            created_at=int(self.ctx.now),
+        )
+
+    def finish(self, message: Message) -> None:
+        """The model answered without tool calls: the run completes with that answer."""
+        self.emit(RunContentCompleted)
+        self.emit(
+            RunCompleted,
+            content=message.content,
+            model_provider_data=message.provider_data,
+            metrics=_run_metrics(self.run, self.ctx.now, self.agent),
+        )
+
+    def call_tool(self, call: ToolCall) -> int:
+        """Handle one call of the model's turn: hold it for a human (returns 1) or request its execution (0)."""
+        tool = self.agent.get_tool(call.name) if self.agent is not None else None
+        if tool is not None and tool.pauses:
+            self.emit(ToolCallPaused, tool=held_execution(tool, call, int(self.ctx.now)))
+            return 1
+        self.request_tool(call.id, call.name, call.arguments)
+        return 0
+
+    def cancel(self, reason: str) -> None:
+        """A CancelRun: the run ends with RunCancelled."""
+        self.emit(RunCancelled, reason=reason)
 
     def request_tool(self, call_id: str, name: str, arguments: str, execution: ToolExecution | None = None) -> None:
         event = self.emit(ToolCallRequested, tool_call_id=call_id, tool_name=name, arguments=arguments)
@@ -240,6 +301,7 @@ class _Builder:
                 agent_id=self.run.agent_id,
                 seq=event.seq,
                 created_at=event.created_at,
+                parent_run_id=self.run.parent_run_id,
                 tool_call_id=call_id,
                 tool_name=name,
                 arguments=arguments,

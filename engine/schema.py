@@ -25,6 +25,8 @@ from .events import (
     ToolCallRequested,
     ToolCallStarted,
 )
+from .team_events import TEAM_EVENT_TYPES
+from .workflow_events import WORKFLOW_EVENT_TYPES
 
 __all__ = ["EVENT_TYPES", "decode_event"]
 
@@ -49,7 +51,7 @@ EVENT_TYPES: dict[str, type[RunEvent]] = {
         RunPaused,
         RunContinued,
     )
-}
+} | {cls.event: cls for cls in (*WORKFLOW_EVENT_TYPES, *TEAM_EVENT_TYPES)}
 """Registry: event string -> class. Explicit; a class rename never changes stored data."""
 
 

@@ -14,7 +14,11 @@ from typing import Literal
 from .agent import Agent
 from .events import ModelRequestCompleted, RunEvent
 from .messages import Message, ToolCall, ToolExecution
+from .team import Team
+from .team_state import TeamRunState
 from .work import WorkItem
+from .workflow import Workflow
+from .workflow_state import StepContext, WorkflowRunState
 
 __all__ = [
     "MAX_HISTORY_RUNS",
@@ -47,10 +51,21 @@ class DecisionContext:
     Attributes:
         now: epoch seconds (UTC) of the decision; in a replay check, the recorded decision's time.
         agents: registered agents by id.
+        teams: registered teams by id (their members need not be in `agents`).
     """
 
     now: float
     agents: Mapping[str, Agent]
+    teams: Mapping[str, Team] = field(default_factory=dict)
+    workflows: Mapping[str, Workflow] = field(default_factory=dict)
+    """Registered workflows by id (their step agents must be in `agents`)."""
+
+    def find_agent(self, agent_id: str) -> Agent | None:
+        """The agent `agent_id`: a registered agent, else a member of a registered team, else None."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            agent = next((m for t in self.teams.values() for m in t.members if m.id == agent_id), None)
+        return agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +81,15 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class CompletedRun:
-    """A completed run as history: its id and its own messages (user, assistant, tool) in order."""
+    """A completed run as history: its id and its own messages (user, assistant, tool) in order.
+
+    `agent_id` is the run's agent (a team run's: the team id); `parent_run_id` the team run of a member run.
+    """
 
     run_id: str
     messages: tuple[Message, ...]
+    agent_id: str = ""
+    parent_run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +127,12 @@ class RunState:
     """Calls of the current batch waiting for a human (ToolCallPaused), in the model's order."""
     usage: tuple[ModelRequestCompleted, ...] = ()
     """Every model answer, for metrics."""
+    parent_run_id: str | None = None
+    """The team run of a member run; None for a top-level run."""
+    team: TeamRunState | None = None
+    """The team state of a team run (whose `agent_id` / `agent_name` are the team's); None for agent runs."""
+    workflow_step: StepContext | None = None
+    """The workflow step a step's agent run executes (stamped on all its decided events); None otherwise."""
 
     @property
     def is_active(self) -> bool:
@@ -130,3 +156,5 @@ class SessionState:
     """Ids of runs that reached a terminal event."""
     history: tuple[CompletedRun, ...] = ()
     """Completed runs, oldest first, at most MAX_HISTORY_RUNS."""
+    workflows: Mapping[str, WorkflowRunState] = field(default_factory=dict)
+    """Workflow runs in flight by run id (their finished ids are in `finished` too)."""

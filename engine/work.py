@@ -6,14 +6,14 @@ worker writes its events with that `seq`, so redelivered work produces events wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ._codec import Converter, FieldSpec, build_specs, from_fields, nested, nested_tuple
 from .errors import SchemaError
 from .messages import Message, ToolExecution
 
-__all__ = ["ModelWork", "ToolWork", "WorkItem", "decode_work"]
+__all__ = ["ModelWork", "StepWork", "ToolWork", "WorkItem", "decode_work"]
 
 _SPECS: dict[type, tuple[FieldSpec, ...]] = {}
 
@@ -27,6 +27,12 @@ class _Work:
     seq: int
     """The decision (ModelRequested / ToolCallRequested) this work answers."""
     created_at: int
+    parent_run_id: str | None = None
+    """The team run of a member run: the worker's events carry it (agno's `parent_run_id`)."""
+
+    def event_fields(self) -> dict[str, Any]:
+        """Fields the worker's events for this item carry besides the run's ids (`parent_run_id` if set)."""
+        return {} if self.parent_run_id is None else {"parent_run_id": self.parent_run_id}
 
     @classmethod
     def _specs(cls) -> tuple[FieldSpec, ...]:
@@ -59,6 +65,8 @@ class ModelWork(_Work):
     kind: ClassVar[str] = "model"
     step: int = 0
     messages: tuple[Message, ...] = ()
+    is_team: bool = False
+    """True for a team leader's turn: the worker writes the Team* model events (`team_events`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,7 +84,23 @@ class ToolWork(_Work):
     execution: ToolExecution | None = None
 
 
-WorkItem = ModelWork | ToolWork
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepWork(_Work):
+    """Ask the tool worker to run a workflow Step's function executor (on the tools topic, like a tool call).
+
+    `run_id` is the workflow run's; `path` the step's execution path, which names the executor in the
+    workflow definition; `step_input` the agno `StepInput.to_dict()` it is called with; `agent_id` is "".
+    The worker tries up to `1 + max_retries` times and answers with one StepExecuted.
+    """
+
+    kind: ClassVar[str] = "step"
+    workflow_id: str = ""
+    path: str = ""
+    step_input: dict[str, Any] = field(default_factory=dict)
+    max_retries: int = 0
+
+
+WorkItem = ModelWork | ToolWork | StepWork
 
 
 def decode_work(d: dict[str, Any]) -> WorkItem:
@@ -92,4 +116,7 @@ def decode_work(d: dict[str, Any]) -> WorkItem:
     if kind == "tool":
         tool_work: ToolWork = from_fields(ToolWork, ToolWork._specs(), d, "ToolWork")
         return tool_work
-    raise SchemaError(f"unknown work kind {kind!r}; expected 'model' or 'tool'")
+    if kind == "step":
+        step_work: StepWork = from_fields(StepWork, StepWork._specs(), d, "StepWork")
+        return step_work
+    raise SchemaError(f"unknown work kind {kind!r}; expected 'model', 'tool' or 'step'")

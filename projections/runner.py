@@ -9,16 +9,23 @@ Several runners may write one shared view (API servers on one PostgreSQL databas
 projection): each batch is written only if the stored positions are still the ones it was read from
 (`ViewStore.apply(expected=...)`). The runner that loses a race drops its batch, reloads the stored
 positions and reads on from there, so a session row is never folded from a stale copy.
+
+The rows a batch folded stay cached for the next batches (sessions by recent use, runs until they end),
+so a batch does not re-read and re-decode the rows it just wrote. A cached row of partition p is only
+used by a batch holding records of p, whose write is conditional on p's stored position still being the
+one this runner wrote; so a row another writer changed is never written back from the cache. On any
+failed batch (a position conflict included) the cache is dropped, because the fold mutated its rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from engine import SchemaError
+from engine import SchemaError, owner_run_id
 from streams import Log, Record, TopicPartition, Topics, read_event
 
 from .errors import PositionConflictError, ProjectionLagTimeoutError
@@ -26,6 +33,12 @@ from .sessions import SessionsView, fold_event
 from .view_sql import ViewStore
 
 __all__ = ["SessionsProjection"]
+
+_CACHED_SESSIONS = 2048
+"""Session rows kept between batches (least recently folded dropped first)."""
+_CACHED_RUNS = 4096
+"""Run rows kept between batches; a run's row is dropped as soon as the run has ended."""
+_OPEN = ("RUNNING", "PAUSED")
 
 
 class SessionsProjection:
@@ -48,6 +61,9 @@ class SessionsProjection:
         self._read_to: dict[TopicPartition, int] = {}
         """Consumer position per partition: past transaction markers, unlike `_positions` (last record + 1)."""
         self._ready = asyncio.Event()
+        self._sessions: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._runs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """Rows as this runner last wrote them (see module docstring); touched on the writer thread only."""
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -102,28 +118,62 @@ class SessionsProjection:
     def _apply(
         self, records: list[Record], positions: dict[TopicPartition, int], expected: dict[TopicPartition, int]
     ) -> None:
+        try:
+            view = self._fold(records)
+            self.store.apply(
+                self.name,
+                [view.sessions[s] for s in sorted(view.dirty_sessions)],
+                [view.runs[r] for r in sorted(view.dirty_runs)],
+                positions,
+                expected=expected,
+            )
+        except BaseException:
+            self._sessions.clear()
+            self._runs.clear()
+            raise
+        self._keep(view)
+
+    def _fold(self, records: list[Record]) -> SessionsView:
         view = SessionsView()
+        sessions, runs = self._sessions, self._runs
         for record in records:
             try:
                 event = read_event(record)
             except SchemaError:
                 continue  # the orchestrator dead-letters undecodable records
-            if event.session_id not in view.sessions:
-                session = self.store.load_session(event.session_id)
+            # A workflow step's agent run lives in its workflow run's row (projections.workflows).
+            session_id, run_id = event.session_id, owner_run_id(event.run_id)
+            if session_id not in view.sessions:
+                session = sessions.get(session_id)
+                if session is None:
+                    session = self.store.load_session(session_id)
                 if session is not None:
-                    view.sessions[event.session_id] = session
-            if event.run_id not in view.runs:
-                run = self.store.load_run(event.run_id)
+                    view.sessions[session_id] = session
+            if run_id not in view.runs:
+                run = runs.get(run_id)
+                if run is None:
+                    run = self.store.load_run(run_id)
                 if run is not None:
-                    view.runs[event.run_id] = run
+                    view.runs[run_id] = run
             fold_event(view, event)
-        self.store.apply(
-            self.name,
-            [view.sessions[s] for s in sorted(view.dirty_sessions)],
-            [view.runs[r] for r in sorted(view.dirty_runs)],
-            positions,
-            expected=expected,
-        )
+        return view
+
+    def _keep(self, view: SessionsView) -> None:
+        """Cache the rows of a written batch: every session, and the runs still open."""
+        sessions, runs = self._sessions, self._runs
+        for session_id, session in view.sessions.items():
+            sessions[session_id] = session
+            sessions.move_to_end(session_id)
+        for run_id, run in view.runs.items():
+            if run["status"] in _OPEN:
+                runs[run_id] = run
+                runs.move_to_end(run_id)
+            else:
+                runs.pop(run_id, None)
+        while len(sessions) > _CACHED_SESSIONS:
+            sessions.popitem(last=False)
+        while len(runs) > _CACHED_RUNS:
+            runs.popitem(last=False)
 
     async def wait_caught_up(self, timeout_s: float = 10.0) -> None:
         """Wait until the view reflects every record visible now.

@@ -23,11 +23,16 @@ from engine import (
     RunEvent,
     RunPaused,
     RunStarted,
+    TeamRunStarted,
     ToolCallCompleted,
     ToolCallError,
     ToolExecution,
+    WorkflowEvent,
     message_id,
 )
+
+from .teams import as_team_run, team_session_fields
+from .workflows import add_step_run, fold_workflow_event, step_run
 
 __all__ = ["SessionsView", "fold_event", "run_messages"]
 
@@ -59,21 +64,33 @@ def run_messages(run_data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fold_event(view: SessionsView, event: RunEvent) -> None:
-    """Apply one run event to the view (in place). Events of runs never started are ignored."""
+    """Apply one run event to the view (in place). Events of runs never started are ignored.
+
+    Workflow events and the events of workflow steps' agent runs go to the workflow run's row
+    (`projections.workflows`).
+    """
+    if isinstance(event, WorkflowEvent):
+        fold_workflow_event(view, event)
+        return
     if isinstance(event, RunStarted):
         _started(view, event)
         return
     row = view.runs.get(event.run_id)
-    if row is None:
-        return
-    data = row["run_data"]
+    if row is not None:
+        data = row["run_data"]
+    else:
+        found = step_run(view, event.run_id)
+        if found is None:
+            return
+        row, data = found
     if data["status"] not in ("RUNNING", "PAUSED"):
         return  # a finished run is frozen: late worker answers are ignored, as the engine ignores them
     if not _apply(view, data, event):
         return
-    row["status"] = data["status"]
+    if data is row["run_data"]:
+        row["status"] = data["status"]
     row["updated_at"] = event.created_at
-    view.dirty_runs.add(event.run_id)
+    view.dirty_runs.add(row["run_id"])
     session = view.sessions.get(event.session_id)
     if session is not None:
         session["updated_at"] = max(session.get("updated_at") or 0, event.created_at)
@@ -102,6 +119,8 @@ def _apply(view: SessionsView, data: dict[str, Any], event: RunEvent) -> bool:
             data["model_provider_data"] = event.model_provider_data
         data["metrics"] = event.metrics or {}
         data["session_state"] = event.session_state
+        if event.metadata is not None:
+            data["metadata"] = event.metadata
         _add_session_metrics(view, event.session_id, event.metrics or {})
     elif isinstance(event, RunError):
         data.update(status="ERROR", content=event.content)
@@ -136,6 +155,9 @@ def _pause_or_continue(data: dict[str, Any], event: RunPaused | RunContinued) ->
 def _started(view: SessionsView, event: RunStarted) -> None:
     if event.run_id in view.runs:
         return
+    if event.workflow_run_id is not None:
+        add_step_run(view, event, _run_data(event))
+        return
     session = view.sessions.get(event.session_id)
     if session is None:
         session = {
@@ -159,13 +181,40 @@ def _started(view: SessionsView, event: RunStarted) -> None:
             "updated_at": event.created_at,
             "run_count": 0,
         }
+        if isinstance(event, TeamRunStarted):
+            session.update(team_session_fields(event))
         view.sessions[event.session_id] = session
+    view.runs[event.run_id] = {
+        "run_id": event.run_id,
+        "session_id": event.session_id,
+        "run_type": "agent",
+        "agent_id": event.agent_id,
+        "team_id": None,
+        "workflow_id": None,
+        "user_id": event.user_id,
+        "parent_run_id": event.parent_run_id,
+        "status": "RUNNING",
+        "run_index": session["run_count"],
+        "run_data": _run_data(event),
+        "created_at": event.created_at,
+        "updated_at": event.created_at,
+    }
+    if isinstance(event, TeamRunStarted):
+        as_team_run(view.runs[event.run_id])
+    session["run_count"] += 1
+    session["updated_at"] = max(session["updated_at"], event.created_at)
+    view.dirty_runs.add(event.run_id)
+    view.dirty_sessions.add(event.session_id)
+
+
+def _run_data(event: RunStarted) -> dict[str, Any]:
+    """The new run's agno `RunOutput.to_dict()`."""
     messages = []
     if event.system_message is not None:
         messages.append(event.system_message.to_dict())
     if event.message is not None:
         messages.append(event.message.to_dict())
-    run_data: dict[str, Any] = {
+    return {
         "run_id": event.run_id,
         "agent_id": event.agent_id,
         "agent_name": event.agent_name,
@@ -183,25 +232,6 @@ def _started(view: SessionsView, event: RunStarted) -> None:
         "tools": [],
         "input": {"input_content": event.input},
     }
-    view.runs[event.run_id] = {
-        "run_id": event.run_id,
-        "session_id": event.session_id,
-        "run_type": "agent",
-        "agent_id": event.agent_id,
-        "team_id": None,
-        "workflow_id": None,
-        "user_id": event.user_id,
-        "parent_run_id": event.parent_run_id,
-        "status": "RUNNING",
-        "run_index": session["run_count"],
-        "run_data": run_data,
-        "created_at": event.created_at,
-        "updated_at": event.created_at,
-    }
-    session["run_count"] += 1
-    session["updated_at"] = max(session["updated_at"], event.created_at)
-    view.dirty_runs.add(event.run_id)
-    view.dirty_sessions.add(event.session_id)
 
 
 def _tool_result(data: dict[str, Any], event: ToolCallCompleted | ToolCallError) -> None:

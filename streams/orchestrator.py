@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from engine import Agent, Command, DecisionContext, RunEvent, SchemaError, SessionState, decide, evolve
+from engine import Agent, Command, DecisionContext, RunEvent, SchemaError, SessionState, Team, Workflow, decide, evolve
 
 from .codec import event_record, read_command, read_event, work_record
 from .partitioner import partition_for
@@ -37,16 +37,27 @@ class Orchestrator:
     Args:
         log: the log to read state from on assignment.
         topics: topic names.
-        agents: the agent registry, by id.
+        agents: the agent registry, by id (workflow step agents included).
         clock: epoch-seconds clock for decision times (injected for tests).
+        workflows: the workflow registry, by id.
+        teams: the team registry, by id.
     """
 
     def __init__(
-        self, log: Log, topics: Topics, agents: Mapping[str, Agent], *, clock: Callable[[], float] = time.time
+        self,
+        log: Log,
+        topics: Topics,
+        agents: Mapping[str, Agent],
+        *,
+        clock: Callable[[], float] = time.time,
+        workflows: Mapping[str, Workflow] | None = None,
+        teams: Mapping[str, Team] | None = None,
     ) -> None:
         self._log = log
         self._t = topics
         self._agents = agents
+        self._workflows: Mapping[str, Workflow] = workflows or {}
+        self._teams: Mapping[str, Team] = teams or {}
         self._clock = clock
         self.group_id = topics.group(ORCHESTRATOR_GROUP)
         self.sessions: dict[str, SessionState] = {}
@@ -107,7 +118,11 @@ class Orchestrator:
         if isinstance(item, RunEvent) and item.part == "":
             self.sessions[item.session_id] = evolve(state, item)
             return
-        decision = decide(state, item, DecisionContext(now=self._clock(), agents=self._agents))
+        decision = decide(
+            state,
+            item,
+            DecisionContext(now=self._clock(), agents=self._agents, workflows=self._workflows, teams=self._teams),
+        )
         if isinstance(item, RunEvent):
             state = evolve(state, item)
         for event in decision.events:

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from engine import STEP_RUN_SEPARATOR, owner_run_id
+
 from .partitioner import partition_for
 from .records import TopicPartition
 from .topics import Topics
@@ -24,8 +26,16 @@ from .transport import Consumer, Log
 
 __all__ = ["STREAM_END", "EventTap", "Subscription"]
 
-STREAM_END = frozenset({"RunCompleted", "RunError", "RunCancelled", "RunPaused"})
-"""Events after which a run's stream ends (agno's terminal SSE frames; a paused run's stream ends too)."""
+STREAM_END = frozenset(
+    {"RunCompleted", "RunError", "RunCancelled", "RunPaused", "WorkflowCompleted", "WorkflowError", "WorkflowCancelled"}
+    | {"TeamRunCompleted", "TeamRunError", "TeamRunCancelled"}
+)
+"""Events after which a run's stream ends (agno's terminal SSE frames; a paused run's stream ends too).
+
+Only the subscribed run's own events end it: a workflow run's subscription also gets the events of its
+steps' agent runs (run ids `<workflow run id>~<path>`, see `engine.step_run_id`), whose RunCompleted
+does not end the workflow's stream. A team run's subscription (`members=True`) also gets the events of its
+member runs (`parent_run_id` = the team run)."""
 
 
 class Subscription:
@@ -46,14 +56,33 @@ class Subscription:
         self._tap._unsubscribe(self)
 
     async def __aiter__(self) -> AsyncGenerator[dict[str, Any], None]:
+        async with contextlib.aclosing(self.batches()) as batches:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+
+    async def batches(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The same events as iterating the subscription, as lists: each holds every event queued by then.
+
+        A consumer that writes each list at once (one SSE chunk for several frames) pays its per-write
+        costs once per batch instead of once per event; no event waits for a batch to fill.
+        """
+        queue = self.queue
         try:
             while True:
-                offset, event = await self.queue.get()
-                if offset < self.from_offset:
-                    continue
-                yield event
-                if event.get("event") in STREAM_END and not event.get("part"):
-                    return
+                items = [await queue.get()]
+                while not queue.empty():
+                    items.append(queue.get_nowait())
+                batch: list[dict[str, Any]] = []
+                for offset, event in items:
+                    if offset < self.from_offset:
+                        continue
+                    batch.append(event)
+                    if event.get("event") in STREAM_END and not event.get("part") and event["run_id"] == self.run_id:
+                        yield batch
+                        return
+                if batch:
+                    yield batch
         finally:
             self.close()
 
@@ -65,6 +94,8 @@ class EventTap:
         self._log = log
         self._t = topics
         self._subs: dict[str, list[Subscription]] = {}
+        self._member_subs: dict[str, list[Subscription]] = {}
+        """Subscriptions that also follow member runs, by their (team) run id."""
         self._consumer: Consumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -92,18 +123,21 @@ class EventTap:
             await self._consumer.stop()
             self._consumer = None
 
-    def subscribe(self, run_id: str) -> Subscription:
-        """Subscribe to `run_id`'s future events."""
+    def subscribe(self, run_id: str, *, members: bool = False) -> Subscription:
+        """Subscribe to `run_id`'s future events (with `members`: also those of its member runs)."""
         sub = Subscription(self, run_id)
         self._subs.setdefault(run_id, []).append(sub)
+        if members:
+            self._member_subs.setdefault(run_id, []).append(sub)
         return sub
 
     def _unsubscribe(self, sub: Subscription) -> None:
-        subs = self._subs.get(sub.run_id)
-        if subs and sub in subs:
-            subs.remove(sub)
-            if not subs:
-                del self._subs[sub.run_id]
+        for registry in (self._subs, self._member_subs):
+            subs = registry.get(sub.run_id)
+            if subs and sub in subs:
+                subs.remove(sub)
+                if not subs:
+                    del registry[sub.run_id]
 
     async def _run(self, consumer: Consumer) -> None:
         while True:
@@ -114,14 +148,26 @@ class EventTap:
                 for record in records:
                     run_id = _run_id_of(record.value)
                     subs = self._subs.get(run_id) if run_id else None
+                    if not subs and run_id and STEP_RUN_SEPARATOR in run_id:  # a workflow step's agent run
+                        subs = self._subs.get(owner_run_id(run_id))
+                    if self._member_subs:  # a team run's member run
+                        parent = _parent_run_id_of(record.value)
+                        if parent is not None and parent != run_id and parent in self._member_subs:
+                            subs = [*(subs or ()), *self._member_subs[parent]]
                     if not subs:
                         continue
                     event = orjson.loads(record.value)
                     for sub in subs:
                         sub.queue.put_nowait((record.offset, event))
 
-    async def read_run(self, session_id: str, run_id: str) -> tuple[list[dict[str, Any]], int]:
+    async def read_run(
+        self, session_id: str, run_id: str, *, members: bool = False
+    ) -> tuple[list[dict[str, Any]], int]:
         """Read the run's recorded events (decoded record dicts, log order) and the partition's end offset.
+
+        With `members`, the events of its member runs (`parent_run_id` = `run_id`) are included, in log order.
+
+        A workflow run's events include those of its steps' agent runs, as its subscription does.
 
         The end offset is settled (transactions below it resolved), so a subscription made before this call
         and started at it sees every later event of the run and none of the returned ones.
@@ -130,7 +176,11 @@ class EventTap:
         tp = TopicPartition(self._t.events, partition_for(session_id.encode(), n))
         end = (await self._log.settled_end_offsets([tp]))[tp]
         records = await self._log.read(tp, 0, end)
-        return [orjson.loads(r.value) for r in records if _run_id_of(r.value) == run_id], end
+        return [
+            orjson.loads(r.value)
+            for r in records
+            if _belongs(r.value, run_id) or (members and _parent_run_id_of(r.value) == run_id)
+        ], end
 
     async def find_session(self, run_id: str) -> str | None:
         """The session id of `run_id`, by scanning every run-events partition (slow; for callers without it)."""
@@ -155,6 +205,24 @@ class EventTap:
                 if int(event.get("seq", 0)) > after_seq:
                     out.append(event)
         return out
+
+
+def _belongs(value: bytes, run_id: str) -> bool:
+    """True for a record of run `run_id` (or, for a workflow run, of one of its steps' agent runs)."""
+    record_run = _run_id_of(value)
+    return record_run == run_id or (
+        record_run is not None and STEP_RUN_SEPARATOR in record_run and owner_run_id(record_run) == run_id
+    )
+
+
+def _parent_run_id_of(value: bytes) -> str | None:
+    # The record's own parent_run_id comes before any nested one (a TeamRunCompleted's member_responses name
+    # their parent, the run itself: callers skip a parent equal to the record's run id).
+    i = value.find(b'"parent_run_id":"')
+    if i < 0:
+        return None
+    j = value.find(b'"', i + 17)
+    return value[i + 17 : j].decode() if j > 0 else None
 
 
 def _run_id_of(value: bytes) -> str | None:

@@ -11,7 +11,17 @@ from typing import Any
 
 import orjson
 
-from engine import RunCancelled, RunCompleted, RunError, RunEvent
+from engine import (
+    TEAM_EVENT_TYPES,
+    RunCancelled,
+    RunCompleted,
+    RunError,
+    RunEvent,
+    WorkflowCancelled,
+    WorkflowCompleted,
+    WorkflowError,
+    WorkflowEvent,
+)
 
 from .transport import OutRecord
 
@@ -24,15 +34,20 @@ def telemetry_envelope(event: RunEvent) -> dict[str, Any] | None:
     """The telemetry envelope for a terminal run event, or None for any other event.
 
     Shape: `{version, runtime, type: "agent", run_id, session_id, agent_id, status, created_at,
-    latency_s, input_tokens, output_tokens, total_tokens, error_type, error_code}` (None fields dropped).
+    latency_s, input_tokens, output_tokens, total_tokens, error_type, error_code}` (None fields dropped); a
+    team run's has `type: "team"` and `team_id` instead of `agent_id`; a workflow run's `type: "workflow"` and
+    `workflow_id` (its latency, no tokens: its steps' agent runs report theirs).
     """
+    if isinstance(event, WorkflowEvent):
+        return _workflow_envelope(event)
+    is_team = isinstance(event, TEAM_EVENT_TYPES)
     base: dict[str, Any] = {
         "version": TELEMETRY_VERSION,
         "runtime": "agnostream",
-        "type": "agent",
+        "type": "team" if is_team else "agent",
         "run_id": event.run_id,
         "session_id": event.session_id,
-        "agent_id": event.agent_id,
+        "team_id" if is_team else "agent_id": event.agent_id,
         "created_at": event.created_at,
     }
     if isinstance(event, RunCompleted):
@@ -47,6 +62,27 @@ def telemetry_envelope(event: RunEvent) -> dict[str, Any] | None:
     elif isinstance(event, RunError):
         base |= {"status": "ERROR", "error_type": event.error_type, "error_code": event.error_id or "run_error"}
     elif isinstance(event, RunCancelled):
+        base |= {"status": "CANCELLED"}
+    else:
+        return None
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def _workflow_envelope(event: WorkflowEvent) -> dict[str, Any] | None:
+    base: dict[str, Any] = {
+        "version": TELEMETRY_VERSION,
+        "runtime": "agnostream",
+        "type": "workflow",
+        "run_id": event.run_id,
+        "session_id": event.session_id,
+        "workflow_id": event.workflow_id,
+        "created_at": event.created_at,
+    }
+    if isinstance(event, WorkflowCompleted):
+        base |= {"status": "COMPLETED", "latency_s": (event.metrics or {}).get("duration")}
+    elif isinstance(event, WorkflowError):
+        base |= {"status": "ERROR", "error_type": event.error_type, "error_code": event.error_id or "workflow_error"}
+    elif isinstance(event, WorkflowCancelled):
         base |= {"status": "CANCELLED"}
     else:
         return None

@@ -7,7 +7,11 @@ streaming word by word like a real model.
 Configuration alone switches it to a real provider: `AGNOSTREAM_DEMO_PROVIDER=<provider key>` (e.g.
 `openai`, `gemini`, `ollama`; see `agnostream providers`) and optionally `AGNOSTREAM_DEMO_MODEL=<model id>`
 make the agent use that provider's chat model, built through `adapters.models.registry`, with the
-provider's key and base URL from the usual variables. `agents_loader` calls `get_agents()`.
+provider's key and base URL from the usual variables. `agents_loader` calls `get_agents()` and
+`get_teams()`: the demo team (`weather-team`, coordinate mode) has its scripted leader delegate the question
+to its forecaster member and answer from the member's reply. `get_workflows()`: the demo workflow
+(`weather-report`) asks a reporter agent for the weather while a function step reads the local time (a
+Parallel), then a function step joins both.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from adapters.models.base import ModelClient
 from adapters.models.registry import PROVIDERS, build_model
 from adapters.models.scripted import FunctionModel, ScriptedCall, Turn, step_of
 from adapters.settings import ProviderKeys, Settings, load_settings
-from engine import Agent, ConfigurationError, Message, Tool
+from engine import Agent, ConfigurationError, Message, Parallel, Step, StepInput, Team, Tool, Workflow
 
-__all__ = ["SCRIPTED", "demo_model", "get_agents", "get_local_time", "get_weather"]
+__all__ = ["SCRIPTED", "demo_model", "get_agents", "get_local_time", "get_teams", "get_weather", "get_workflows"]
 
 SCRIPTED = "scripted"
 """`AGNOSTREAM_DEMO_PROVIDER` value (the default) selecting the keyless scripted model."""
@@ -101,3 +105,61 @@ def get_agents(settings: Settings | None = None, keys: ProviderKeys | None = Non
             add_history_to_context=True,
         ),
     ]
+
+
+def _lead_turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+    user = next((m.content or "" for m in reversed(messages) if m.role == "user"), "")
+    if step_of(messages) == 0:
+        return Turn(tool_calls=(ScriptedCall("delegate_task_to_member", {"member_id": "forecaster", "task": user}),))
+    answer = next((m.content or "" for m in reversed(messages) if m.role == "tool"), "")
+    return Turn(text=f"Our forecaster says: {answer}")
+
+
+def get_teams(settings: Settings | None = None, keys: ProviderKeys | None = None) -> list[Team]:
+    """The demo team: a leader that delegates weather questions to its forecaster member (see module docstring)."""
+    if settings is None:
+        settings = load_settings()[0]
+    scripted = settings.demo_provider.strip().lower() in ("", SCRIPTED)
+    leader = FunctionModel(_lead_turn, id="demo-lead", provider="Scripted", token_delay_s=0.01)
+    forecaster = Agent(
+        id="forecaster",
+        name="Forecaster",
+        role="Answers weather questions with the weather tools",
+        model=demo_model(settings, keys),
+        tools=[get_weather, get_local_time],
+    )
+    return [
+        Team(
+            id="weather-team",
+            name="Weather Team",
+            members=[forecaster],
+            model=leader if scripted else demo_model(settings, keys),
+            instructions="Delegate weather questions to the forecaster, then answer in one sentence.",
+        )
+    ]
+
+
+def _clock(step_input: StepInput) -> str:
+    return get_local_time(_city(str(step_input.input)))
+
+
+def _report(step_input: StepInput) -> str:
+    return f"{step_input.get_step_content('forecast')} Local time: {step_input.get_step_content('clock')}."
+
+
+def get_workflows(settings: Settings | None = None, keys: ProviderKeys | None = None) -> list[Workflow]:
+    """The demo workflow `weather-report` (see module docstring)."""
+    if settings is None:
+        settings = load_settings()[0]
+    reporter = Agent(
+        id="reporter",
+        name="Weather Reporter",
+        instructions="Answer in one sentence.",
+        model=demo_model(settings, keys),
+        tools=[get_weather],
+    )
+    steps = [
+        Parallel(Step(name="forecast", agent=reporter), Step(name="clock", executor=_clock), name="gather"),
+        Step(name="report", executor=_report),
+    ]
+    return [Workflow(id="weather-report", name="Weather Report", steps=steps)]

@@ -117,6 +117,14 @@ async def cancel_agent_run(
     for it stops; a run that already ended is left alone (still `{}`, as agno).
     """
     runtime = runtime_for(request, agent_id)
+    return await cancel_response(runtime, run_id, session_id)
+
+
+async def cancel_response(runtime: Runtime, run_id: str, session_id: str | None) -> JSONResponse:
+    """Append a CancelRun for `run_id` (its session read from the log when not given); `{}` as agno answers.
+
+    Used by the agent, team and workflow cancel routes: any replica can cancel any run.
+    """
     session = session_id or await runtime.tap.find_session(run_id)
     if session is not None:
         await runtime.cancel_run(run_id, session, reason=f"Run {run_id} was cancelled")

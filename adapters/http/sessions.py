@@ -56,13 +56,29 @@ def _session_schema(row: dict[str, Any]) -> dict[str, Any]:
 
 def _run_schema(row: dict[str, Any]) -> dict[str, Any]:
     data = row["run_data"]
+    run_input = data.get("input")
+    if row.get("run_type") == "workflow":  # agno's WorkflowRunSchema
+        return {
+            "run_id": row["run_id"],
+            "run_input": run_input,
+            "workflow_id": row.get("workflow_id"),
+            "user_id": row.get("user_id"),
+            "content": data.get("content"),
+            "content_type": data.get("content_type"),
+            "status": row.get("status"),
+            "step_results": data.get("step_results"),
+            "step_executor_runs": data.get("step_executor_runs"),
+            "metrics": data.get("metrics"),
+            "created_at": _iso(row["created_at"]),
+        }
+    component = {"team_id": row.get("team_id")} if row.get("run_type") == "team" else {"agent_id": row.get("agent_id")}
     return {
         "run_id": row["run_id"],
         "parent_run_id": row.get("parent_run_id"),
-        "agent_id": row.get("agent_id"),
+        **component,
         "user_id": row.get("user_id"),
         "status": row.get("status"),
-        "run_input": (data.get("input") or {}).get("input_content"),
+        "run_input": run_input.get("input_content") if isinstance(run_input, dict) else run_input,
         "content": data.get("content"),
         "run_response_format": "text",
         "metrics": data.get("metrics"),
@@ -120,9 +136,22 @@ async def get_session(session_id: str, request: Request) -> dict[str, Any]:
     chat_history = [
         m
         for r in runs
+        if not r.get("parent_run_id")  # a team session's chat is the team's, not its members'
         for m in r["run_data"].get("messages") or []
         if m.get("role") != "system" and not m.get("from_history")
     ]
+    if row["session_type"] == "team":  # agno's TeamSessionDetailSchema
+        merged = {**schema, "session_summary": row.get("summary")}
+        keys = ("session_id", "session_name", "user_id", "team_id", "session_summary", "session_state", "metrics")
+        return {
+            **{k: merged[k] for k in keys},
+            "team_data": row.get("team_data"),
+            "metadata": row.get("metadata"),
+            "chat_history": chat_history,
+            "created_at": schema["created_at"],
+            "updated_at": schema["updated_at"],
+            "total_tokens": schema["total_tokens"],
+        }
     return {
         "user_id": row.get("user_id"),
         "agent_session_id": row["session_id"],

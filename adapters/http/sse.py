@@ -12,6 +12,7 @@ so a client that reconnects with the last index it saw gets exactly the rest.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -39,7 +40,9 @@ IndexedEvent = tuple[int, RunEvent]
 
 _TERMINAL = frozenset({"RunCompleted", "RunError", "RunCancelled"})
 
-CONTENT_ONLY_EVENTS = frozenset({"RunContent", "RunError", "RunCancelled", "RunPaused"})
+CONTENT_ONLY_EVENTS = frozenset(
+    {"RunContent", "RunError", "RunCancelled", "RunPaused", "TeamRunContent", "TeamRunError", "TeamRunCancelled"}
+)
 """Events sent when `stream_events=false` (agno's SDK default streams only content and terminal errors)."""
 
 
@@ -120,17 +123,25 @@ def stream_status(values: Iterable[dict[str, Any]]) -> str:
 
 
 async def sse_stream(subscription: Subscription, *, stream_events: bool = True) -> AsyncIterator[bytes]:
-    """Yield the run's SSE frames until its terminal event."""
-    async for value in subscription:
-        try:
-            event = decode_event(value)
-        except SchemaError:
-            continue
-        if event.is_internal:
-            continue
-        if not stream_events and event.event not in CONTENT_ONLY_EVENTS:
-            continue
-        yield sse_frame(event)
+    """Yield the run's SSE frames until its terminal event; frames already queued go out as one chunk."""
+    async with contextlib.aclosing(subscription.batches()) as batches:
+        async for values in batches:
+            frames = [frame for value in values if (frame := _frame(value, stream_events)) is not None]
+            if frames:
+                yield frames[0] if len(frames) == 1 else b"".join(frames)
+
+
+def _frame(value: dict[str, Any], stream_events: bool) -> bytes | None:
+    """The SSE frame of one recorded event, or None when the client does not see it."""
+    try:
+        event = decode_event(value)
+    except SchemaError:
+        return None
+    if event.is_internal:
+        return None
+    if not stream_events and event.event not in CONTENT_ONLY_EVENTS:
+        return None
+    return sse_frame(event)
 
 
 def fold_run(view: SessionsView, values: Iterable[dict[str, Any]]) -> None:

@@ -30,10 +30,10 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def collapse(names: list[str]) -> list[str]:
-    """Collapse consecutive RunContent frames: delta coalescing legitimately changes their count."""
+    """Collapse consecutive (Team)RunContent frames: delta coalescing legitimately changes their count."""
     out: list[str] = []
     for name in names:
-        if name == "RunContent" and out and out[-1] == "RunContent":
+        if name in ("RunContent", "TeamRunContent") and out and out[-1] == name:
             continue
         out.append(name)
     return out

@@ -88,3 +88,23 @@ async def test_without_a_cancel_the_turn_is_answered(setup: tuple[MemoryLog, Top
     assert isinstance(answer, ModelRequestCompleted)
     assert answer.message is not None
     assert answer.message.content == "hi there"
+
+
+async def test_a_slow_log_makes_bigger_content_batches_not_one_record_per_delta() -> None:
+    words = [f"w{i} " for i in range(40)]
+    agent = Agent(id="a", model=FunctionModel(lambda _m, _t: Turn(text="".join(words)), token_delay_s=0.005))
+    executor = ModelExecutor({"a": agent}, content_flush_s=0.02)
+    emitted: list[RunEvent] = []
+
+    async def slow_emit(events: Sequence[RunEvent]) -> None:
+        await asyncio.sleep(0.05)  # a busy group commit: slower than the coalescing window
+        emitted.extend(events)
+
+    (answer,) = await executor.execute(work("r3"), slow_emit)
+
+    contents = [e for e in emitted if e.event == "RunContent"]
+    assert isinstance(answer, ModelRequestCompleted)
+    assert answer.message is not None
+    assert "".join(getattr(e, "content", "") for e in contents) == answer.message.content
+    assert len(contents) <= 10
+    assert [e.part.split("~")[0] for e in contents] == [f"d{i}" for i in range(1, len(contents) + 1)]

@@ -10,6 +10,7 @@ import pytest
 from engine import (
     COMMAND_TYPES,
     EVENT_TYPES,
+    TEAM_EVENT_TYPES,
     CancelRun,
     CommandRejectedError,
     ConfigurationError,
@@ -42,6 +43,8 @@ from engine import (
     event_id,
 )
 from engine._codec import build_specs, from_fields
+from tests.unit.engine.team_examples import TEAM_EXAMPLES
+from tests.unit.engine.workflow_examples import WORKFLOW_EXAMPLES
 
 ENVELOPE = {"event_id", "seq", "part", "runtime"}
 
@@ -127,7 +130,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "metrics": {"input_tokens": 3, "details": {"model": [{"id": "m", "provider": "P"}]}},
     },
     "RunError": {"content": "boom", "error_type": "X", "error_id": "e1", "additional_data": {"a": 1}},
-    "RunCancelled": {"reason": "stop"},
+    "RunCancelled": {"reason": "stop", "cancelled_by": "p0"},
     "ToolCallPaused": {"tool": HELD},
     "RunPaused": {
         "content": "I have tools to execute, but I need confirmation.",
@@ -141,6 +144,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "messages": (Message(id="m-tool", role="tool", content="no", tool_call_id="c2", tool_call_error=True),),
     },
 }
+
+
+EXAMPLES.update(TEAM_EXAMPLES)
+EXAMPLES.update(WORKFLOW_EXAMPLES)
 
 
 def make(tag: str, **extra: Any) -> RunEvent:
@@ -250,8 +257,9 @@ def test_event_id_is_run_id_and_seq_plus_part_when_set() -> None:
 
 
 def test_event_classes_mark_terminal_and_internal_kinds() -> None:
-    terminal = {tag for tag, cls in EVENT_TYPES.items() if cls.is_terminal}
-    internal = {tag for tag, cls in EVENT_TYPES.items() if cls.is_internal}
+    terminal = {tag for tag, cls in EVENT_TYPES.items() if cls.is_terminal and cls not in TEAM_EVENT_TYPES}
+    terminal -= set(WORKFLOW_EXAMPLES)  # tests/unit/engine/test_workflow_events.py
+    internal = {tag for tag, cls in EVENT_TYPES.items() if cls.is_internal} - set(WORKFLOW_EXAMPLES)
 
     assert terminal == {"RunCompleted", "RunError", "RunCancelled"}
     assert internal == {"ModelRequested", "ModelRequestFailed", "ToolCallRequested", "ToolCallPaused"}
@@ -364,7 +372,7 @@ def test_commands_round_trip_and_drop_none_fields() -> None:
     assert isinstance(bare, CancelRun)
     assert bare.reason is None
     assert (start.command_id, cancel.command_id) == ("r1:StartRun", "r1:CancelRun")
-    assert set(COMMAND_TYPES) == {"StartRun", "CancelRun", "ContinueRun"}
+    assert {"StartRun", "StartTeamRun", "CancelRun", "ContinueRun"} <= set(COMMAND_TYPES)
 
 
 def test_command_to_dict_turns_tuples_into_lists() -> None:

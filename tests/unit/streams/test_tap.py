@@ -204,3 +204,26 @@ async def test_find_session_scans_the_log_for_a_run(log: MemoryLog, topics: Topi
     assert await tap.find_session("r1") == "s2"
     assert await tap.find_session("r9") is None
     assert await tap.find_session("unknown") is None
+
+
+async def test_a_workflow_subscription_gets_its_step_runs_and_ends_with_the_workflow(
+    log: MemoryLog, topics: Topics, tap: EventTap
+) -> None:
+    from engine import StepStarted, WorkflowCompleted, WorkflowStarted
+
+    common: dict[str, Any] = {"created_at": 1, "run_id": "w1", "session_id": "s1", "workflow_id": "w"}
+    step_run = run_events("w1~0", "s1")  # its RunCompleted must not end the workflow's stream
+    workflow = [
+        WorkflowStarted(seq=0, **common),
+        StepStarted(seq=1, path="0", **common),
+        *step_run,
+        WorkflowCompleted(seq=2, **common),
+    ]
+    sub = tap.subscribe("w1")
+
+    await append(log, topics, interleave(workflow, run_events("w2~0", "s1"), run_events("w11", "s1")))
+    got = await collect(sub)
+    past, _end = await tap.read_run("s1", "w1")
+
+    assert [e["event_id"] for e in got] == [e.event_id for e in workflow]
+    assert [e["event_id"] for e in past] == [e.event_id for e in workflow]

@@ -1,3 +1,5 @@
+from typing import Any
+
 import orjson
 
 from engine import RunCancelled, RunCompleted, RunError, RunStarted
@@ -38,3 +40,22 @@ def test_cancelled_and_non_terminal() -> None:
     assert cancelled["status"] == "CANCELLED"
     assert telemetry_envelope(RunStarted(created_at=1, run_id="r", session_id="s", seq=0)) is None
     assert telemetry_record("t", RunStarted(created_at=1, run_id="r", session_id="s", seq=0)) is None
+
+
+def test_workflow_runs_report_as_workflows() -> None:
+    from engine import StepStarted, WorkflowCancelled, WorkflowCompleted, WorkflowError
+
+    common: dict[str, Any] = {"created_at": 1, "run_id": "w1", "session_id": "s", "seq": 4, "workflow_id": "w"}
+    done = telemetry_envelope(WorkflowCompleted(content="secret", metrics={"steps": {}, "duration": 0.25}, **common))
+    failed = telemetry_envelope(WorkflowError(error="kaput", error_type="RuntimeError", **common))
+    cancelled = telemetry_envelope(WorkflowCancelled(reason="stop", **common))
+
+    assert done == {
+        "version": 1, "runtime": "agnostream", "type": "workflow", "run_id": "w1", "session_id": "s",
+        "workflow_id": "w", "created_at": 1, "status": "COMPLETED", "latency_s": 0.25,
+    }  # fmt: skip
+    assert failed is not None
+    assert (failed["status"], failed["error_type"], failed["error_code"]) == ("ERROR", "RuntimeError", "workflow_error")
+    assert cancelled is not None
+    assert cancelled["status"] == "CANCELLED"
+    assert telemetry_envelope(StepStarted(**common)) is None

@@ -1,0 +1,88 @@
+"""Workflows for the HTTP and crash tests: the agno capture's one-step agent workflow, and the function-step
+workflows of `scripts/capture_agno_workflows.py` (same names, steps and executors as captured from agno)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.models.scripted import ScriptedModel, Turn
+from engine import (
+    Agent,
+    Condition,
+    HumanReview,
+    Loop,
+    Parallel,
+    Router,
+    Step,
+    StepInput,
+    StepOutput,
+    Steps,
+    Workflow,
+)
+
+
+def fa(si: StepInput) -> StepOutput:
+    return StepOutput(content=f"A({si.input})")
+
+
+def fb(si: StepInput) -> str:
+    return f"B({si.previous_step_content})"
+
+
+def fc(_si: StepInput) -> str:
+    return "C"
+
+
+def halt(_si: StepInput) -> StepOutput:
+    return StepOutput(content="halt", stop=True)
+
+
+def boom(_si: StepInput) -> str:
+    raise RuntimeError("kaput")
+
+
+def step_a() -> Step:
+    return Step(name="a", executor=fa)
+
+
+def step_b() -> Step:
+    return Step(name="b", executor=fb)
+
+
+WF_AGENT = Agent(
+    id="wa",
+    name="WF Agent",
+    model=ScriptedModel(
+        [Turn(text="The weather in Paris is sunny and 21C. ")], id="fake-model", provider="OpenAI", name="OpenAI Chat"
+    ),
+)
+
+
+def primitives() -> dict[str, Workflow]:
+    """The captured primitives by capture name (`fixtures/agno-workflows/<name>.json`); each has id = name."""
+
+    def wf(name: str, *steps: Any) -> Workflow:
+        return Workflow(id=name, name="W", steps=list(steps))
+
+    return {
+        w.id: w
+        for w in (
+            wf("functions", Step(name="a", executor=fa), Step(name="b", executor=fb)),
+            wf("steps", Steps(name="grp", steps=[Step(name="a", executor=fa), Step(name="b", executor=fb)])),
+            wf("parallel", Parallel(Step(name="a", executor=fa), Step(name="b", executor=fb), name="par"), fc),
+            wf("condition_if", Condition(name="cond", evaluator=lambda _si: True, steps=[fa], else_steps=[fb])),
+            wf("condition_else", Condition(name="cond", evaluator=lambda _si: False, steps=[fa], else_steps=[fb])),
+            wf("condition_none", Condition(name="cond", evaluator=lambda _si: False, steps=[fa]), fc),
+            wf("loop", Loop(name="lp", steps=[step_a(), step_b()], max_iterations=2)),
+            wf("loop_end", Loop(name="lp", steps=[fa], max_iterations=3, end_condition=lambda _outputs: True)),
+            wf("router", Router(name="rt", selector=lambda _si: "b", choices=[step_a(), step_b()])),
+            wf("stop", Step(name="a", executor=halt), fc),
+            wf("error", fa, Step(name="x", executor=boom, max_retries=0, human_review=HumanReview(on_error="fail"))),
+        )
+    }  # fmt: skip
+
+
+workflows = [
+    Workflow(id="w1", name="Weather Flow", steps=[Step(name="forecast", agent=WF_AGENT)]),
+    *primitives().values(),
+]

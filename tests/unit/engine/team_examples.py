@@ -1,0 +1,91 @@
+"""One fully populated example of each team event type (for the event round-trip tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import Message, TaskBoard, TeamTask, ToolExecution
+
+TASK = TeamTask(id="t-1", title="Research", description="Find it", assignee="m1", dependencies=("t-0",))
+BOARD = TaskBoard(tasks=(TASK,), goal_complete=True, completion_summary="done")
+DELEGATION = ToolExecution(
+    tool_call_id="c1",
+    tool_name="delegate_task_to_member",
+    tool_args={"member_id": "m1", "task": "x"},
+    result="It is sunny.",
+    child_run_id="m-run",
+    stop_after_tool_call=True,
+    created_at=12,
+)
+
+TEAM_EXAMPLES: dict[str, dict[str, Any]] = {
+    "TeamRunStarted": {
+        "model": "gpt-4o-mini",
+        "model_provider": "OpenAI",
+        "user_id": "u1",
+        "input": "hi",
+        "message": Message(id="m-user", role="user", content="hi"),
+        "system_message": Message(id="m-sys", role="system", content="Lead."),
+        "history_run_ids": ("r0",),
+        "mode": "tasks",
+    },
+    "TeamModelRequestStarted": {"part": "start", "model": "gpt-4o-mini", "model_provider": "OpenAI"},
+    "TeamRunContent": {"part": "d1", "content": "It", "workflow_agent": True, "model_provider_data": {"id": "x"}},
+    "TeamModelRequestCompleted": {
+        "part": "done",
+        "model": "gpt-4o-mini",
+        "model_provider": "OpenAI",
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "total_tokens": 7,
+        "time_to_first_token": 0.1,
+        "duration": 0.5,
+        "message": Message(id="m-asst", role="assistant", content="ok"),
+    },
+    "TeamToolCallStarted": {
+        "tool": DELEGATION,
+        "member_run_ids": ("m-run",),
+        "task_ids": ("t-1",),
+        "board": BOARD,
+    },
+    "TeamToolCallCompleted": {"content": "delegate_task_to_member(...) completed", "tool": DELEGATION, "board": BOARD},
+    "TeamToolCallError": {"tool": DELEGATION, "error": "Function x not found"},
+    "TeamRunContentCompleted": {},
+    "TeamRunCompleted": {
+        "content": "It is sunny.",
+        "model_provider_data": {"id": "x"},
+        "session_state": {"k": 1},
+        "metrics": {"input_tokens": 3},
+        "member_responses": ({"run_id": "m-run", "content": "It is sunny."},),
+    },
+    "TeamRunError": {"content": "boom", "error_type": "X", "error_id": "e1", "additional_data": {"a": 1}},
+    "TeamRunCancelled": {"reason": "stop", "cancelled_by": "p0"},
+    "TeamTaskIterationStarted": {
+        "iteration": 2,
+        "max_iterations": 3,
+        "message": Message(id="m-iter", role="user", content="<current_task_state>"),
+    },
+    "TeamTaskIterationCompleted": {"iteration": 2, "max_iterations": 3, "task_summary": "Tasks (1 total)"},
+    "TeamTaskStateUpdated": {
+        "task_summary": "Tasks (1 total)",
+        "goal_complete": True,
+        "tasks": (TASK.task_data(),),
+        "completion_summary": "done",
+    },
+    "TeamTaskCreated": {
+        "task_id": "t-1",
+        "title": "Research",
+        "description": "Find it",
+        "assignee": "m1",
+        "status": "blocked",
+        "dependencies": ("t-0",),
+    },
+    "TeamTaskUpdated": {
+        "task_id": "t-1",
+        "title": "Research",
+        "status": "completed",
+        "previous_status": "in_progress",
+        "result": "It is sunny.",
+        "assignee": "m1",
+    },
+}
