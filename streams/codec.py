@@ -16,10 +16,12 @@ from .records import Headers, Record
 from .transport import OutRecord
 
 __all__ = [
+    "PROGRESS_HEADER",
     "SCHEMA_VERSION",
     "command_record",
     "decode_value",
     "event_record",
+    "is_progress",
     "read_command",
     "read_event",
     "read_work",
@@ -33,9 +35,21 @@ def _headers(name: str, tag: str) -> Headers:
     return ((name, tag.encode()), ("schema_version", SCHEMA_VERSION))
 
 
+PROGRESS_HEADER = ("progress", b"1")
+"""Marks a worker's progress event (part neither "" nor "done"): nothing the orchestrator decides on."""
+
+
 def event_record(topic: str, event: RunEvent) -> OutRecord:
-    """Encode a run event keyed by its session id."""
-    return OutRecord(topic, event.session_id.encode(), orjson.dumps(event.to_dict()), _headers("event", event.event))
+    """Encode a run event keyed by its session id (worker progress events carry `PROGRESS_HEADER`)."""
+    headers = _headers("event", event.event)
+    if event.part and event.part != "done":
+        headers = (*headers, PROGRESS_HEADER)
+    return OutRecord(topic, event.session_id.encode(), orjson.dumps(event.to_dict()), headers)
+
+
+def is_progress(record: Record) -> bool:
+    """True for a worker progress event record (ModelRequestStarted, RunContent deltas, ToolCallStarted)."""
+    return PROGRESS_HEADER in record.headers
 
 
 def command_record(topic: str, command: Command) -> OutRecord:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from engine import Agent, Command, DecisionContext, RunEvent, SchemaError, SessionState, Team, Workflow, decide, evolve
 
-from .codec import event_record, read_command, read_event, work_record
+from .codec import event_record, is_progress, read_command, read_event, work_record
 from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
@@ -90,6 +90,8 @@ class Orchestrator:
         self._needs_rebuild.discard(tp)
         end = (await self._log.settled_end_offsets([tp]))[tp]
         for record in await self._log.read(tp, 0, end):
+            if is_progress(record):
+                continue
             try:
                 event = read_event(record)
             except SchemaError:
@@ -108,7 +110,13 @@ class Orchestrator:
             del self.sessions[session_id]
 
     def handle(self, record: Record, tx: Transaction) -> None:
-        """Decide on one command or event record and add the outputs to `tx` (bad records are dead-lettered)."""
+        """Decide on one command or event record and add the outputs to `tx` (bad records are dead-lettered).
+
+        Worker progress events are skipped undecoded: `decide` and `evolve` ignore them, and they are most
+        of the run-events topic (content deltas).
+        """
+        if is_progress(record):
+            return
         try:
             item: Command | RunEvent = read_command(record) if record.topic == self._t.commands else read_event(record)
         except SchemaError as exc:

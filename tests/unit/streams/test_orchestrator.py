@@ -16,6 +16,7 @@ from engine import (
     CancelRun,
     Message,
     ModelRequestCompleted,
+    ModelRequestStarted,
     ModelWork,
     RunEvent,
     StartRun,
@@ -330,3 +331,27 @@ async def wait_for_decisions(history: History, n: int) -> None:
             return
         await asyncio.sleep(0.01)
     pytest.fail(f"the orchestrator did not decide {n} events")
+
+
+async def test_worker_progress_records_are_skipped_undecoded_and_answers_are_decided(
+    log: MemoryLog, topics: Topics
+) -> None:
+    orch = orchestrator(log, topics)
+    orch.handle(await append(log, command_record(topics.commands, start())), RecordingTransaction())
+    started = ModelRequestStarted(created_at=1, run_id="r1", session_id="s1", seq=1, part="start~a")
+    progress = event_record(topics.events, started)
+    answer = event_record(topics.events, model_answer())
+    assert ("progress", b"1") in progress.headers
+    assert ("progress", b"1") not in answer.headers  # the "done" answer is decided on
+
+    # A progress record is not even decoded: a broken one is not dead-lettered either.
+    broken = OutRecord(topics.events, b"s1", b"not json", progress.headers)
+    tx = RecordingTransaction()
+    orch.handle(await append(log, broken), tx)
+    orch.handle(await append(log, progress), tx)
+    assert tx.sent == []
+    orch.handle(await append(log, answer), tx)
+    assert [(e.event, e.seq) for e in map(read_event, map(decoded, tx.on(topics.events)))] == [
+        ("RunContentCompleted", 2),
+        ("RunCompleted", 3),
+    ]
