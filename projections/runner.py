@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine import SchemaError, owner_run_id
-from streams import Log, Record, TopicPartition, Topics, read_event
+from streams import Log, Record, TopicPartition, Topics, is_progress, read_event
 
 from .errors import PositionConflictError, ProjectionLagTimeoutError
 from .sessions import SessionsView, fold_event
@@ -137,6 +137,8 @@ class SessionsProjection:
         view = SessionsView()
         sessions, runs = self._sessions, self._runs
         for record in records:
+            if is_progress(record):  # worker progress changes no row: skip it undecoded
+                continue
             try:
                 event = read_event(record)
             except SchemaError:
