@@ -46,6 +46,8 @@ def evolve(state: SessionState, event: RunEvent) -> SessionState:
     Raises:
         EventSequenceError: a RunStarted for a session other than `state.session_id`.
     """
+    if event.part and event.part != "done":  # a worker's progress (see the docstring): nothing to fold
+        return state
     if isinstance(event, RunStarted):
         return _evolve_started(state, event)
     if isinstance(event, WorkflowEvent):
