@@ -22,15 +22,15 @@ import httpx
 import orjson
 
 from adapters.errors import (
-    ModelAuthError,
     ModelProviderError,
     UnexpectedModelBehaviorError,
 )
 from adapters.settings import ProviderKeys
-from engine import ConfigurationError, Message, Tool
+from engine import Message, Tool
 
 from . import _guard
-from ._http import DEFAULT_TIMEOUT, HTTPConnection
+from ._http import DEFAULT_TIMEOUT
+from ._openai_endpoint import OpenAICompatibleEndpoint
 from ._openai_errors import error_from_response, error_from_stream_payload
 from ._openai_stream import ChunkAccumulator, response_from_completion
 from ._retry import retry_async
@@ -43,7 +43,7 @@ _MAX_BARE_BODY_BYTES = 65_536
 """How much of a stream is kept, until its first SSE event, to recognise a bare JSON error body."""
 
 
-class OpenAILike(HTTPConnection):
+class OpenAILike(OpenAICompatibleEndpoint):
     """A chat model behind an OpenAI-compatible Chat Completions endpoint (agno's `OpenAILike`).
 
     Implements `ModelClient`. Construction does no I/O and reads no environment; the key and base URL
@@ -72,12 +72,8 @@ class OpenAILike(HTTPConnection):
     """Provider label for events (`model_provider`)."""
     name: ClassVar[str] = "OpenAILike"
     """Model class label for metrics details."""
-    api_key_env: ClassVar[str | None] = None
-    """Provider variable holding the key (read through `ProviderKeys`), or None when no key is needed."""
-    base_url_env: ClassVar[str | None] = None
-    """Provider variable overriding the base URL, or None."""
-    default_base_url: ClassVar[str | None] = None
-    """Base URL used when neither the argument nor `base_url_env` gives one; None means required."""
+    accept: ClassVar[str] = "application/json, text/event-stream"
+    missing_key_hint: ClassVar[str] = "set it or use the scripted model (adapters.models.scripted)"
     default_id: ClassVar[str] = "not-provided"
     """Model id used when `id` is not given (agno's OpenAILike default)."""
     max_tokens_param: ClassVar[str] = "max_tokens"
@@ -314,32 +310,6 @@ class OpenAILike(HTTPConnection):
         return build
 
     # -- configuration ---------------------------------------------------------------------------
-
-    def _resolve_base_url(self) -> str:
-        base_url = self._base_url
-        if base_url is None and self.base_url_env is not None:
-            base_url = self._keys().secret(self.base_url_env)
-        base_url = base_url or self.default_base_url
-        if not base_url:
-            where = f" or set {self.base_url_env}" if self.base_url_env else ""
-            raise ConfigurationError(f"{type(self).__name__} needs a base URL: pass base_url=...{where}")
-        return base_url.rstrip("/")
-
-    def _request_headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-        api_key = self._api_key
-        if api_key is None and self.api_key_env is not None:
-            api_key = self._keys().secret(self.api_key_env)
-            if api_key is None:
-                raise ModelAuthError(
-                    f"{self.api_key_env} is not set; set it or use the scripted model (adapters.models.scripted)",
-                    provider=self.provider,
-                    model_name=self._id,
-                )
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        headers.update(self._extra_headers)
-        return headers
 
     def _malformed(self, what: str, raw: bytes) -> UnexpectedModelBehaviorError:
         return UnexpectedModelBehaviorError(

@@ -22,7 +22,6 @@ import httpx
 import orjson
 
 from adapters.errors import (
-    ModelAuthError,
     ModelProviderError,
     UnexpectedModelBehaviorError,
 )
@@ -30,7 +29,7 @@ from adapters.settings import ProviderKeys
 from engine import ConfigurationError
 
 from . import _guard
-from ._http import HTTPConnection
+from ._openai_endpoint import OpenAICompatibleEndpoint
 from ._openai_errors import error_from_response, error_from_stream_payload
 from ._retry import retry_async
 from .base import EmbeddingResult
@@ -71,7 +70,7 @@ class UnsupportedEmbedder:
         raise embeddings_not_supported(self.provider)
 
 
-class OpenAILikeEmbedder(HTTPConnection):
+class OpenAILikeEmbedder(OpenAICompatibleEndpoint):
     """An embeddings model behind an OpenAI-compatible `/embeddings` endpoint (agno's `OpenAILikeEmbedder`).
 
     Implements `Embedder`. Construction does no I/O and reads no environment; the key and base URL are
@@ -95,12 +94,6 @@ class OpenAILikeEmbedder(HTTPConnection):
 
     provider: ClassVar[str] = "OpenAILike"
     """Provider label for errors and metrics."""
-    api_key_env: ClassVar[str | None] = None
-    """Provider variable holding the key, or None when no key is needed (no Authorization header)."""
-    base_url_env: ClassVar[str | None] = None
-    """Provider variable overriding the base URL, or None."""
-    default_base_url: ClassVar[str | None] = None
-    """Base URL used when neither the argument nor `base_url_env` gives one; None means required."""
     default_id: ClassVar[str] = "not-provided"
     """Embedding model id used when `id` is not given."""
     default_batch_size: ClassVar[int] = 100
@@ -251,32 +244,6 @@ class OpenAILikeEmbedder(HTTPConnection):
 
     def _unreachable(self, exc: httpx.ConnectError) -> str | None:
         return None  # reported as a generic connection failure, with the exception type
-
-    def _resolve_base_url(self) -> str:
-        base_url = self._base_url
-        if base_url is None and self.base_url_env is not None:
-            base_url = self._keys().secret(self.base_url_env)
-        base_url = base_url or self.default_base_url
-        if not base_url:
-            where = f" or set {self.base_url_env}" if self.base_url_env else ""
-            raise ConfigurationError(f"{type(self).__name__} needs a base URL: pass base_url=...{where}")
-        return base_url.rstrip("/")
-
-    def _request_headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        api_key = self._api_key
-        if api_key is None and self.api_key_env is not None:
-            api_key = self._keys().secret(self.api_key_env)
-            if api_key is None:
-                raise ModelAuthError(
-                    f"{self.api_key_env} is not set; set it to use {type(self).__name__}",
-                    provider=self.provider,
-                    model_name=self._id,
-                )
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        headers.update(self._extra_headers)
-        return headers
 
     def _malformed(self, what: str, raw: str | Mapping[str, Any]) -> UnexpectedModelBehaviorError:
         return UnexpectedModelBehaviorError(
