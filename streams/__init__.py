@@ -32,7 +32,7 @@ from .errors import (
 from .memory import MemoryLog
 from .orchestrator import ORCHESTRATOR_GROUP, Orchestrator
 from .partitioner import murmur2, partition_for
-from .processor import BatchProcessor, deadletter_record, make_consumer, run_processor
+from .processor import BatchProcessor, deadletter_record, run_processor
 from .records import Headers, Position, Record, TopicPartition
 from .tap import STREAM_END, EventTap, Subscription
 from .telemetry import TELEMETRY_VERSION, telemetry_envelope, telemetry_record
@@ -92,7 +92,6 @@ __all__ = [
     "decode_value",
     "event_record",
     "is_progress",
-    "make_consumer",
     "murmur2",
     "partition_for",
     "read_command",

@@ -18,9 +18,9 @@ import orjson
 
 from .errors import CommitFailedError
 from .records import Record, TopicPartition
-from .transport import Consumer, Log, OutRecord, RebalanceCallback, Transaction
+from .transport import Consumer, Log, OutRecord, Transaction
 
-__all__ = ["BatchProcessor", "deadletter_record", "make_consumer", "run_processor"]
+__all__ = ["BatchProcessor", "deadletter_record", "run_processor"]
 
 _log = logging.getLogger("agnostream.processor")
 
@@ -64,15 +64,6 @@ def deadletter_record(topic: str, record: Record, reason: str) -> OutRecord:
         "value": record.value.decode("utf-8", errors="replace"),
     }
     return OutRecord(topic, record.key or b"", orjson.dumps(value), (("deadletter", b"1"),))
-
-
-def make_consumer(log: Log, processor: BatchProcessor, on_pause: RebalanceCallback | None = None) -> Consumer:
-    """Create the group consumer for `processor`, wired to its rebalance callbacks."""
-    on_assign: RebalanceCallback = processor.on_assign
-    on_revoke: RebalanceCallback = processor.on_revoke
-    return log.consumer(
-        processor.topics, group_id=processor.group_id, on_assign=on_assign, on_revoke=on_revoke, on_pause=on_pause
-    )
 
 
 async def _rebuild_pending(

@@ -1,4 +1,4 @@
-"""run_processor: each batch's outputs and offsets in one transaction; make_consumer; deadletter_record."""
+"""run_processor: each batch's outputs and offsets in one transaction; deadletter_record."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from streams import (
     TopicSpec,
     Transaction,
     deadletter_record,
-    make_consumer,
     run_processor,
 )
 
@@ -126,28 +125,6 @@ async def test_a_crash_mid_batch_leaves_neither_its_outputs_nor_its_offsets(
     # Batch 1 (a, b) committed with its outputs; batch 2 (c, crash) left nothing.
     assert await values(log, sink) == [b"A", b"B"]
     assert await log.committed(group, TopicPartition(source, 0)) == 2
-
-
-async def test_make_consumer_joins_the_processors_group_with_its_callbacks(
-    log: MemoryLog, names: tuple[str, str, str]
-) -> None:
-    source, sink, group = names
-    processor = UpperProcessor(source, sink, group)
-    consumer = make_consumer(log, processor)
-    await consumer.start()
-    await consumer.getmany(timeout_ms=10)
-
-    assert consumer.assignment() == {TopicPartition(source, 0)}
-    assert processor.assigned == [{TopicPartition(source, 0)}]
-
-    successor = UpperProcessor(source, sink, group)
-    other = make_consumer(log, successor)
-    await other.start()
-    await consumer.stop()  # its partition moves to the other member of the group
-    await other.getmany(timeout_ms=10)
-    await other.stop()
-
-    assert successor.assigned == [{TopicPartition(source, 0)}]
 
 
 def test_deadletter_record_keeps_the_reason_and_the_original_position() -> None:
