@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine import (
@@ -34,9 +34,10 @@ from engine import (
 from streams import CancelWatch, Emit
 
 from .errors import AdapterError
+from .models._http import HTTPConnection
 from .models.base import ModelClient, ModelResponse, TextDelta
 
-__all__ = ["MODEL_GROUP", "ModelExecutor"]
+__all__ = ["MODEL_GROUP", "ModelExecutor", "close_models"]
 
 MODEL_GROUP = "process.model"
 
@@ -250,3 +251,13 @@ def _failed(base: Mapping[str, Any], error_type: str, error: str, code: str) -> 
         error_code=code,
         **base,
     )
+
+
+async def close_models(agents: Iterable[Agent]) -> None:
+    """Close the HTTP clients the agents' models created (each model once; agents may share one)."""
+    seen: set[int] = set()
+    for agent in agents:
+        model = agent.model
+        if isinstance(model, HTTPConnection) and id(model) not in seen:
+            seen.add(id(model))
+            await model.aclose()

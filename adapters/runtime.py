@@ -39,7 +39,7 @@ from streams import (
     run_processor,
 )
 
-from .model_worker import MODEL_GROUP, ModelExecutor
+from .model_worker import MODEL_GROUP, ModelExecutor, close_models
 from .step_worker import StepExecutor, ToolTopicHandler
 from .tool_worker import TOOL_GROUP, ToolExecutor
 
@@ -132,6 +132,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await close_models(self._registry.values())
         await self.tap.stop()
         if self.cancels is not None:
             await self.cancels.stop()

@@ -102,6 +102,8 @@ class FakeModelServer:
         self.payloads = Payloads.build(model=config.model, tokens=config.tokens)
         self.requests = 0
         """Chat completion requests answered so far."""
+        self.connections = 0
+        """TCP connections accepted so far (a client that reuses keep-alive connections opens few)."""
         self._heap: list[tuple[float, int, _Stream]] = []
         self._order = itertools.count()
         self._call_ids = itertools.count(1)
@@ -211,6 +213,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.server.connections += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None

@@ -322,10 +322,10 @@ class Ollama(_OllamaHTTP):
         try:
             async with contextlib.aclosing(self._objects(response)) as objects:
                 async for raw in objects:
+                    if turn.done is not None:
+                        continue  # read to the end of the body so the keep-alive connection is reused
                     for delta in turn.feed(raw, time.perf_counter()):
                         yield delta
-                    if turn.done is not None:
-                        break
             first = turn.first_token_at
             final = turn.finish(
                 time_to_first_token=None if first is None else first - started,

@@ -215,10 +215,13 @@ class OpenAILike(OpenAICompatibleEndpoint):
                 )
                 async with contextlib.aclosing(self._payloads(response)) as payloads:
                     async for data in payloads:
+                        if accumulator.is_done:
+                            # Read on to the end of the body, as openai-python's Stream does: a response
+                            # closed before its last chunk takes its keep-alive connection with it, and every
+                            # request then pays a new TCP connect.
+                            continue
                         for delta in accumulator.feed(data, time.perf_counter()):
                             yield delta
-                        if accumulator.is_done:
-                            break
                 first = accumulator.first_token_at
                 final = accumulator.finish(
                     time_to_first_token=None if first is None else first - started,

@@ -76,3 +76,15 @@ async def test_answers_text_without_tools_and_whole_json_when_not_streaming(fake
     assert response.json()["choices"][0]["message"]["content"].startswith("lorem ipsum")
     assert response.json()["usage"]["completion_tokens"] == 8
     assert health.status_code == 200
+
+
+async def test_sequential_streams_reuse_one_keep_alive_connection(fake: FakeModelServer) -> None:
+    # A stream closed right after `[DONE]`, before the body's last chunk, loses its connection: each
+    # request would then open a new one (a TCP connect per model call under load).
+    user = Message(id="u", role="user", content="Hello")
+    async with client(fake) as model:
+        for _ in range(3):
+            text, _final = await turn(model, [user], [])
+            assert text
+    assert fake.requests == 3
+    assert fake.connections == 1
