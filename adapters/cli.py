@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from engine import ConfigurationError, EngineError, decode_event, replay_check
+from engine import ConfigurationError, EngineError, decode_event
 from projections import make_view_store
 from streams import Topics
 
@@ -34,6 +34,7 @@ from . import cli_providers
 from .agents_loader import load_agents, load_teams, load_workflows
 from .brokers import make_log, parse_broker
 from .logfile import read_events
+from .replay_shards import replay_log
 from .runtime import ALL_ROLES, Runtime
 from .settings import load_settings
 
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--log", required=True, help="embedded log file (.db) or a JSONL export")
     replay.add_argument("--agents", default=settings.agents)
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
+    replay.add_argument("--workers", type=int, default=1, help="processes to split the log's sessions over (default 1)")
 
     export = sub.add_parser("export", help="export the run-events topic of an embedded log as JSONL")
     export.add_argument("--log", required=True)
@@ -121,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return asyncio.run(_run(args))
         if args.command == "replay":
-            return asyncio.run(_replay(args))
+            return _replay(args)
         if args.command == "export":
             return asyncio.run(_export(args))
         if args.command == "providers":
@@ -294,25 +296,18 @@ async def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _replay(args: argparse.Namespace) -> int:
-    values = [v async for v in read_events(args.log)]
-    report = replay_check(
-        values, load_agents(args.agents), workflows=load_workflows(args.agents), teams=load_teams(args.agents)
-    )
-    summary = {
-        "events": report.events,
-        "runs": report.runs,
-        "decisions_checked": report.decisions_checked,
-        "divergences": [d.to_dict() for d in report.divergences],
-    }
+def _replay(args: argparse.Namespace) -> int:
+    summary = replay_log(args.log, args.agents, workers=args.workers)
     if args.json:
-        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+        print(orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
-        print(f"{report.events} events, {report.runs} runs, {report.decisions_checked} decisions checked")
-        for d in report.divergences:
-            print(f"DIVERGENCE run_id={d.run_id} seq={d.seq}\n  expected: {d.expected}\n  got:      {d.got}")
-        print("no divergence" if report.ok else f"{len(report.divergences)} run(s) diverged")
-    return 0 if report.ok else 1
+        print(f"{summary.events} events, {summary.runs} runs, {summary.decisions_checked} decisions checked")
+        for d in summary.divergences:
+            print(
+                f"DIVERGENCE run_id={d['run_id']} seq={d['seq']}\n  expected: {d['expected']}\n  got:      {d['got']}"
+            )
+        print("no divergence" if summary.ok else f"{len(summary.divergences)} run(s) diverged")
+    return 0 if summary.ok else 1
 
 
 if __name__ == "__main__":

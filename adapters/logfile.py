@@ -11,26 +11,43 @@ import orjson
 from engine import ConfigurationError
 from streams import MemoryLog, TopicPartition, Topics
 
-__all__ = ["read_events"]
+__all__ = ["is_sqlite_log", "read_events"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-async def read_events(path: str | Path, topics: Topics | None = None) -> AsyncIterator[dict[str, Any]]:
-    """Yield run-event record values of the log at `path`, partition by partition in offset order.
-
-    A `.jsonl` file yields its lines in order. Sessions never span partitions, so per-session order is
-    the log order either way.
+def is_sqlite_log(path: str | Path) -> bool:
+    """True when `path` is an embedded log file (SQLite), False for anything else (a JSONL export).
 
     Raises:
-        ConfigurationError: the file does not exist or is neither SQLite nor JSONL.
+        ConfigurationError: the file does not exist.
     """
     p = Path(path)
     if not p.exists():
         raise ConfigurationError(f"log file {str(p)!r} does not exist")
     with p.open("rb") as f:
-        head = f.read(16)
-    if head != _SQLITE_MAGIC:
+        return f.read(16) == _SQLITE_MAGIC
+
+
+async def read_events(
+    path: str | Path, topics: Topics | None = None, *, shard: tuple[int, int] = (0, 1)
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield run-event record values of the log at `path`, partition by partition in offset order.
+
+    A `.jsonl` file yields its lines in order. Sessions never span partitions, so per-session order is
+    the log order either way.
+
+    Args:
+        path: the embedded log file or JSONL export.
+        topics: the topic names (default `Topics()`).
+        shard: `(i, n)`: of an embedded log, only the partitions `p` with `p % n == i` (a JSONL file is
+            read whole).
+
+    Raises:
+        ConfigurationError: the file does not exist or is neither SQLite nor JSONL.
+    """
+    p = Path(path)
+    if not is_sqlite_log(p):
         with p.open("rb") as f:
             for line_no, line in enumerate(f, 1):
                 if line.strip():
@@ -44,7 +61,7 @@ async def read_events(path: str | Path, topics: Topics | None = None) -> AsyncIt
     await log.start()
     try:
         n = log.partitions_for(t.events)
-        for partition in range(n):
+        for partition in range(shard[0], n, shard[1]):
             tp = TopicPartition(t.events, partition)
             end = (await log.end_offsets([tp]))[tp]
             for record in await log.read(tp, 0, end):

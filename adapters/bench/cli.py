@@ -3,7 +3,8 @@
     agnostream bench [--concurrency C] [--duration S] [--warmup S] [--tools | --no-tools]
                      [--targets floor,embedded,kafka,agno] [--tokens N] [--ttft-ms MS] [--token-ms MS]
                      [--out artifacts/bench.json] [--agno-python PATH] [--kafka HOST:PORT]
-                     [--kafka-port P] [--kafka-data DIR] [--replay-events N] [--baseline FILE]
+                     [--kafka-port P] [--kafka-data DIR] [--replay-events N] [--replay-workers N]
+                     [--baseline FILE]
                      [--no-pin] [--strict] [--keep-workdir]
 
 Without `--tools`/`--no-tools` both tool modes run. This module imports only argparse-level things,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from pathlib import Path
 
 __all__ = ["DEFAULT_AGNO_PYTHON", "add_parser", "bench"]
@@ -47,6 +49,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--kafka-port", type=int, default=49092, help="port of the broker started here (49092)")
     p.add_argument("--kafka-data", type=Path, default=None, help="data dir of the broker started here (temp)")
     p.add_argument("--replay-events", type=int, default=0, help="also time `agnostream replay` over N events")
+    p.add_argument(
+        "--replay-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="`agnostream replay --workers` of the headline replay figure (default: CPU count); one pinned "
+        "process is always timed too",
+    )
     p.add_argument("--baseline", type=Path, default=None, help="a 60 s report to compare a long run with")
     p.add_argument("--request-timeout", type=float, default=120.0, help="seconds before a request is an error")
     p.add_argument("--no-pin", action="store_true", help="do not pin server and client to different cores")
@@ -88,6 +97,7 @@ def bench(args: argparse.Namespace) -> int:
         kafka_port=args.kafka_port,
         kafka_data=args.kafka_data,
         replay_events=args.replay_events,
+        replay_workers=args.replay_workers,
         pin=not args.no_pin,
         baseline=args.baseline,
         request_timeout_s=args.request_timeout,

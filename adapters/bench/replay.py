@@ -9,7 +9,9 @@ so no run is cut in half. The file is JSONL, which
 
 The figure is N over the wall time of the `agnostream replay` process (process start and module
 imports included, so it is a lower bound); `events_per_s_steady` subtracts the wall time of the same
-command over one copy (startup plus one copy's work, so it slightly overstates).
+command over one copy (startup plus one copy's work, so it slightly overstates). It is measured for one
+process pinned to the server core and, with `workers` > 1, for `--workers N` over every core (a replay
+splits the log's sessions over processes as Kafka consumers split partitions: `adapters.replay_shards`).
 """
 
 from __future__ import annotations
@@ -150,14 +152,19 @@ async def build_replay_log(
     return ReplayLog(out, copies * len(template), copies * runs, copies, len(unmapped))
 
 
-async def _replay_once(pin: Pinning, python: str, log: Path) -> tuple[float, dict[str, Any], float | None]:
-    """Run `agnostream replay --json` on `log`: (wall seconds, its report, peak RSS MiB)."""
-    argv = [*pin.server, python, "-m", "adapters.cli", "replay", "--log", str(log), "--agents", "adapters.bench.agent"]
+async def _replay_once(
+    prefix: Sequence[str], python: str, log: Path, workers: int = 1
+) -> tuple[float, dict[str, Any], float | None]:
+    """Run `agnostream replay --json --workers N` on `log`: (wall seconds, its report, peak RSS MiB).
+
+    The peak RSS is the sum over the command and its worker processes.
+    """
+    argv = [*prefix, python, "-m", "adapters.cli", "replay", "--log", str(log), "--agents", "adapters.bench.agent"]
     started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
-        *argv, "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *argv, "--json", "--workers", str(workers), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    monitor = ProcessMonitor(process.pid, interval_s=0.25)
+    monitor = ProcessMonitor(process.pid, interval_s=0.25, include_children=True)
     monitor.start()
     out, err = await process.communicate()
     wall = time.monotonic() - started
@@ -172,9 +179,13 @@ async def _replay_once(pin: Pinning, python: str, log: Path) -> tuple[float, dic
 
 
 async def time_replay(
-    pin: Pinning, python: str, template_logs: Sequence[Path], events: int, workdir: Path
+    pin: Pinning, python: str, template_logs: Sequence[Path], events: int, workdir: Path, *, workers: int = 1
 ) -> dict[str, Any]:
     """Build a log of >= `events` events and time `agnostream replay` over it (see module docstring).
+
+    One process pinned to the server core is always timed; with `workers` > 1, `--workers N` unpinned
+    (every core) is timed as well and gives the headline figures (`events_per_s`, `wall_s`, ...), the
+    single-process ones staying under `one_process`.
 
     Raises:
         ConfigurationError: no template events, or the replay command failed.
@@ -183,17 +194,26 @@ async def time_replay(
     one = workdir / "replay-one-copy.jsonl"
     log = await build_replay_log(template_logs, events, workdir / "replay.jsonl", first_copy_out=one)
     build_s = time.monotonic() - built
-    base_wall, _base, _rss = await _replay_once(pin, python, one)
-    wall, report, peak_rss = await _replay_once(pin, python, log.path)
+    single = await _timed(pin.server, python, log, one, 1)
+    figures = single if workers == 1 else {**await _timed((), python, log, one, workers), "one_process": single}
+    return {
+        "unmapped_ids": log.unmapped_ids,
+        "log_bytes": log.path.stat().st_size,
+        "build_s": round(build_s, 2),
+    } | figures
+
+
+async def _timed(prefix: Sequence[str], python: str, log: ReplayLog, one: Path, workers: int) -> dict[str, Any]:
+    base_wall, _base, _rss = await _replay_once(prefix, python, one, workers)
+    wall, report, peak_rss = await _replay_once(prefix, python, log.path, workers)
     steady = wall - base_wall
     return {
+        "workers": workers,
+        "pinned": bool(prefix),
         "events": report.get("events", log.events),
         "runs": report.get("runs", log.runs),
         "decisions_checked": report.get("decisions_checked"),
         "divergences": len(report.get("divergences") or []),
-        "unmapped_ids": log.unmapped_ids,
-        "log_bytes": log.path.stat().st_size,
-        "build_s": round(build_s, 2),
         "wall_s": round(wall, 3),
         "startup_and_one_copy_s": round(base_wall, 3),
         "events_per_s": round(log.events / wall) if wall > 0 else 0,

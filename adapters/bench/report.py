@@ -176,9 +176,16 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines += [
             "",
             f"Replay: {replay['events']:,} events in {replay['wall_s']:.1f} s → **{replay['events_per_s']:,.0f} "
-            f"events/s** (`agnostream replay` wall time including process start; divergences: "
-            f"{replay['divergences']}).",
+            f"events/s** with {replay.get('workers', 1)} worker process(es) "
+            f"{'pinned to the server core' if replay.get('pinned', True) else 'on every core'} "
+            f"(`agnostream replay` wall time including process start; divergences: {replay['divergences']}).",
         ]
+        single = replay.get("one_process")
+        if single:
+            lines.append(
+                f"One process pinned to the server core: {single['wall_s']:.1f} s → "
+                f"{single['events_per_s']:,.0f} events/s (divergences: {single['divergences']})."
+            )
     lines += ["", "## Issue 6 targets", "", "| check | tools | value | target | status |", "|---|---|---:|---|---|"]
     for c in report["checks"]:
         status = {"pass": "PASS", "fail": "**FAIL**"}.get(c["status"], f"n/a ({c['note']})")

@@ -55,6 +55,8 @@ class BenchOptions:
         kafka_bootstrap: an existing broker to use, or None to start one with scripts/kafka.sh.
         kafka_port / kafka_data: port and data directory of a broker started here.
         replay_events: size of the replay log (0 = no replay measurement).
+        replay_workers: `agnostream replay --workers` for the headline replay figure (one pinned process is
+            timed as well).
         pin: pin server and client to different cores when possible.
         baseline: an earlier report to compare a long run with.
         request_timeout_s: limit of one request, seconds.
@@ -75,6 +77,7 @@ class BenchOptions:
     kafka_port: int = 49092
     kafka_data: Path | None = None
     replay_events: int = 0
+    replay_workers: int = 1
     pin: bool = True
     baseline: Path | None = None
     request_timeout_s: float = 120.0
@@ -277,7 +280,9 @@ async def _replay(ctx: _Context) -> dict[str, Any] | None:
             await server.stop()
         logs = [ctx.workdir / "embedded-template-log.db"]
     try:
-        return await time_replay(ctx.pin, sys.executable, logs, ctx.opts.replay_events, ctx.workdir)
+        return await time_replay(
+            ctx.pin, sys.executable, logs, ctx.opts.replay_events, ctx.workdir, workers=ctx.opts.replay_workers
+        )
     except ConfigurationError as exc:
         ctx.notes.append(f"replay: failed: {exc}")
         return None
