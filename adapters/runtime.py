@@ -25,6 +25,7 @@ from engine import (
     Workflow,
     agent_registry,
     with_step_agents,
+    with_step_teams,
 )
 from projections import SessionsProjection, ViewStore
 from streams import (
@@ -59,7 +60,8 @@ class Runtime:
         roles: processors to run in this process (subset of ALL_ROLES).
         content_flush_s: RunContent coalescing window, seconds.
         tool_timeout_s: per tool call (and function step attempt) timeout, seconds.
-        workflows: the workflow registry by id; their step agents join the processors' agent registry.
+        workflows: the workflow registry by id; their step agents join the processors' agent registry, their
+            step teams the team registry.
         teams: the team registry by id; their members and leaders join the processors' agent registry.
     """
 
@@ -81,7 +83,8 @@ class Runtime:
         self.agents = dict(agents)
         self.workflows = dict(workflows or {})
         self.teams = dict(teams or {})
-        self._registry = agent_registry(with_step_agents(self.agents, self.workflows), self.teams)
+        step_teams = with_step_teams(self.teams, self.workflows)
+        self._registry = agent_registry(with_step_agents(self.agents, self.workflows), step_teams)
         self.tap = EventTap(log, topics)
         self.projection = SessionsProjection(log, topics, view_store) if view_store is not None else None
         self._roles = set(roles) - ({"projection"} if view_store is None else set())
@@ -89,7 +92,7 @@ class Runtime:
         self._tool_timeout_s = tool_timeout_s
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.orchestrator = Orchestrator(log, topics, self._registry, workflows=self.workflows, teams=self.teams)
+        self.orchestrator = Orchestrator(log, topics, self._registry, workflows=self.workflows, teams=step_teams)
         self.cancels = CancelWatch(log, topics) if "model" in self._roles else None
         """Lets this process's model worker abort the stream of a run cancelled from any replica."""
 
@@ -174,11 +177,13 @@ class Runtime:
         user_id: str | None = None,
         additional_data: dict[str, Any] | None = None,
         run_id: str | None = None,
+        session_state: dict[str, Any] | None = None,
     ) -> tuple[StartWorkflow, Subscription]:
         """Submit a StartWorkflow and return it with a subscription to the workflow run's events.
 
-        The subscription also gets the events of the run's step agent runs; `session_id` and `run_id`
-        default to fresh uuid4 strings.
+        The subscription also gets the events of the run's step agent and team runs (and the team runs'
+        member runs); `session_id` and `run_id` default to fresh uuid4 strings. `session_state` is agno's
+        run argument: deep-merged over the session's stored state for this run.
         """
         command = StartWorkflow(
             run_id=run_id or str(uuid.uuid4()),
@@ -188,6 +193,7 @@ class Runtime:
             message=message,
             user_id=user_id,
             additional_data=additional_data,
+            session_state=session_state,
         )
         subscription = self.tap.subscribe(command.run_id)
         await self.log.send(command_record(self.topics.commands, command))
@@ -227,13 +233,16 @@ class Runtime:
         """Append a command (StartRun, ContinueRun, CancelRun) to the commands topic."""
         await self.log.send(command_record(self.topics.commands, command))
 
-    async def watch_run(self, session_id: str, run_id: str) -> tuple[Subscription, list[dict[str, Any]]]:
+    async def watch_run(
+        self, session_id: str, run_id: str, *, members: bool = False
+    ) -> tuple[Subscription, list[dict[str, Any]]]:
         """Subscribe to a run's future events and read its recorded ones, with nothing missed or seen twice.
 
         Works on any replica at any time after the run started: the run's state is its events in the log.
-        Close the subscription if it is not iterated to its end.
+        With `members` (a team run), the events of its member runs are included, in log order. Close the
+        subscription if it is not iterated to its end.
         """
-        subscription = self.tap.subscribe(run_id)
-        past, end = await self.tap.read_run(session_id, run_id)
+        subscription = self.tap.subscribe(run_id, members=members)
+        past, end = await self.tap.read_run(session_id, run_id, members=members)
         subscription.from_offset = end
         return subscription, past

@@ -5,7 +5,8 @@ or `ToolCallError` (unknown tool, invalid arguments, exception, timeout). Sync t
 the event loop never blocks; async tools are awaited. A call whose answer was committed is never
 executed again (see `streams.worker`); one interrupted before its answer is executed again on restart.
 A call a human resolved (`ToolWork.execution`) keeps agno's flags (`requires_confirmation`, `confirmed`,
-`user_input_schema` ...) on its events.
+`user_input_schema` ...) on its events. A call of a team leader's own tool (`ToolWork.is_team`) is reported
+with the Team* names (TeamToolCallStarted ...), as agno's team does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from engine import Agent, RunEvent, ToolCallCompleted, ToolCallError, ToolCallStarted, ToolExecution, ToolWork, WorkItem
+from engine import Agent, RunEvent, ToolCallError, ToolExecution, ToolWork, WorkItem, tool_event_classes
 
 __all__ = ["TOOL_GROUP", "ToolExecutor", "format_args", "result_text"]
 
@@ -77,8 +78,9 @@ class ToolExecutor:
         if tool is None or tool.entrypoint is None:
             return [self._error(base, work, args, f"Function {work.tool_name} not found")]
         execution = _execution(work, args, now)
+        started_cls, completed_cls, _error_cls = tool_event_classes(work.is_team)
         attempt = uuid.uuid4().hex[:8]  # progress ids are per attempt (see model_worker)
-        await emit([ToolCallStarted(created_at=now, part=f"start~{attempt}", tool=execution, **base)])
+        await emit([started_cls(created_at=now, part=f"start~{attempt}", tool=execution, **base)])
         start = time.time()
         try:
             fn = tool.entrypoint
@@ -99,11 +101,12 @@ class ToolExecutor:
             metrics={"start_time": start, "end_time": end, "duration": end - start},
         )
         content = f"{work.tool_name}({format_args(args)}) completed in {end - start:.4f}s. "
-        return [ToolCallCompleted(created_at=int(end), part="done", content=content, tool=done, **base)]
+        return [completed_cls(created_at=int(end), part="done", content=content, tool=done, **base)]
 
     def _error(self, base: dict[str, Any], work: ToolWork, args: dict[str, Any], error: str) -> ToolCallError:
         tool = replace(_execution(work, args, int(time.time())), tool_call_error=True, result=error)
-        return ToolCallError(created_at=int(time.time()), part="done", tool=tool, error=error, **base)
+        error_cls = tool_event_classes(work.is_team)[2]
+        return error_cls(created_at=int(time.time()), part="done", tool=tool, error=error, **base)
 
 
 def _execution(work: ToolWork, args: dict[str, Any], now: int) -> ToolExecution:

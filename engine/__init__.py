@@ -16,6 +16,7 @@ from .commands import (
     CancelRun,
     Command,
     ContinueRun,
+    ContinueTeamRun,
     StartRun,
     StartTeamRun,
     StartWorkflow,
@@ -73,11 +74,14 @@ from .team_events import (
     TEAM_EVENT_TYPES,
     TeamModelRequestCompleted,
     TeamModelRequestStarted,
+    TeamRequirementsResolved,
     TeamRunCancelled,
     TeamRunCompleted,
     TeamRunContent,
     TeamRunContentCompleted,
+    TeamRunContinued,
     TeamRunError,
+    TeamRunPaused,
     TeamRunStarted,
     TeamTaskCreated,
     TeamTaskIterationCompleted,
@@ -88,7 +92,9 @@ from .team_events import (
     TeamToolCallError,
     TeamToolCallStarted,
     model_event_classes,
+    tool_event_classes,
 )
+from .team_hitl import pending_requirements, team_continue_problem
 from .team_state import TeamRunState
 from .team_tasks import TaskBoard, TeamTask
 from .tools import FRAMEWORK_INJECTED_PARAMS, Tool, tool
@@ -105,9 +111,11 @@ from .workflow import (
     definition_path,
     node_children,
     with_step_agents,
+    with_step_teams,
 )
 from .workflow_events import (
     WORKFLOW_EVENT_TYPES,
+    SessionStateUpdated,
     StepCompleted,
     StepExecuted,
     StepOutputEvent,
@@ -119,7 +127,7 @@ from .workflow_events import (
     WorkflowStarted,
 )
 from .workflow_state import STEP_RUN_SEPARATOR, StepContext, WorkflowRunState, owner_run_id, step_run_id
-from .workflow_types import HumanReview, StepInput, StepOutput, as_step_output
+from .workflow_types import HumanReview, RunContext, StepInput, StepOutput, as_step_output
 
 __all__ = [
     "COMMAND_TYPES",
@@ -144,6 +152,7 @@ __all__ = [
     "Condition",
     "ConfigurationError",
     "ContinueRun",
+    "ContinueTeamRun",
     "Decision",
     "DecisionContext",
     "Divergence",
@@ -169,6 +178,7 @@ __all__ = [
     "RunCompleted",
     "RunContent",
     "RunContentCompleted",
+    "RunContext",
     "RunContinued",
     "RunError",
     "RunEvent",
@@ -179,6 +189,7 @@ __all__ = [
     "RunStatus",
     "SchemaError",
     "SessionState",
+    "SessionStateUpdated",
     "StartRun",
     "StartTeamRun",
     "StartWorkflow",
@@ -197,11 +208,14 @@ __all__ = [
     "TeamMode",
     "TeamModelRequestCompleted",
     "TeamModelRequestStarted",
+    "TeamRequirementsResolved",
     "TeamRunCancelled",
     "TeamRunCompleted",
     "TeamRunContent",
     "TeamRunContentCompleted",
+    "TeamRunContinued",
     "TeamRunError",
+    "TeamRunPaused",
     "TeamRunStarted",
     "TeamRunState",
     "TeamTask",
@@ -249,8 +263,12 @@ __all__ = [
     "node_children",
     "owner_run_id",
     "paused_content",
+    "pending_requirements",
     "replay_check",
     "step_run_id",
+    "team_continue_problem",
     "tool",
+    "tool_event_classes",
     "with_step_agents",
+    "with_step_teams",
 ]

@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 
 from ._codec import Converter, FieldSpec, build_specs, from_fields, nested_tuple
 from .errors import SchemaError
-from .messages import ToolExecution
+from .messages import Requirement, ToolExecution
 
 __all__ = [
     "COMMAND_TYPES",
     "CancelRun",
     "Command",
     "ContinueRun",
+    "ContinueTeamRun",
     "StartRun",
     "StartTeamRun",
     "StartWorkflow",
@@ -134,6 +135,27 @@ class ContinueRun(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContinueTeamRun(Command):
+    """Resume a paused team run with the human's answers (agno `Team.continue_run(run_id, requirements=...)`).
+
+    `requirements` are the team run's agno RunRequirement dicts as the client sent them back, resolved
+    (`confirmation`, `external_execution_result`, `user_input_schema` values, or the same answers on
+    `tool_execution`). Those naming a member run (`member_run_id`) continue that member run; the others
+    resolve the leader's own held calls.
+
+    Produces: TeamRequirementsResolved, then each member's RunContinued and its next steps; once those member
+    runs have ended, TeamRunContinued and the leader's next model turn (or TeamRunPaused again when a member
+    paused again). Ignored for a team run that is not paused or requirements `engine.team_continue_problem`
+    refuses (the HTTP layer answers those with an error first).
+    """
+
+    command: ClassVar[str] = "ContinueTeamRun"
+    _codecs: ClassVar[dict[str, Converter]] = {"requirements": nested_tuple(Requirement)}
+    requirements: tuple[Requirement, ...] = ()
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StartWorkflow(Command):
     """Start a run of workflow `workflow_id` in `session_id` with the user's `message` as its input.
 
@@ -148,10 +170,12 @@ class StartWorkflow(Command):
     user_id: str | None = None
     additional_data: dict[str, Any] | None = None
     """agno's `additional_data` form field, passed to every step as `StepInput.additional_data`."""
+    session_state: dict[str, Any] | None = None
+    """agno's `session_state` argument: deep-merged over the session's stored state for this run."""
 
 
 COMMAND_TYPES: dict[str, type[Command]] = {
-    cls.command: cls for cls in (StartRun, StartTeamRun, CancelRun, ContinueRun, StartWorkflow)
+    cls.command: cls for cls in (StartRun, StartTeamRun, CancelRun, ContinueRun, ContinueTeamRun, StartWorkflow)
 }
 
 

@@ -28,7 +28,7 @@ from .events import (
 )
 from .messages import Message
 from .state import MAX_HISTORY_RUNS, CompletedRun, RunState, SessionState, message_id
-from .team_fold import evolve_team_run, record_member_end, team_of
+from .team_fold import evolve_team_run, record_member_end, record_member_hitl, team_of
 from .workflow_events import WorkflowEvent
 from .workflow_fold import evolve_workflow
 from .workflow_state import StepContext
@@ -65,7 +65,10 @@ def evolve(state: SessionState, event: RunEvent) -> SessionState:
     if run.team is not None:
         run = evolve_team_run(run, event)
     if run.is_active:
-        return replace(state, runs={**state.runs, run.run_id: run})
+        runs = {**state.runs, run.run_id: run}
+        if run.parent_run_id is not None and isinstance(event, RunPaused | RunContinued):
+            runs = dict(record_member_hitl(runs, run, event))  # a member run paused or continued
+        return replace(state, runs=runs)
     runs = {k: v for k, v in state.runs.items() if k != run.run_id}
     if run.parent_run_id is not None:
         runs = dict(record_member_end(runs, run, event))

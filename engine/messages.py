@@ -8,7 +8,7 @@ serialise them) and a `from_dict()` that reads the same shape back.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import SchemaError
@@ -357,33 +357,99 @@ class Requirement:
     """What a paused run needs before it can continue, in agno's `RunRequirement` shape (one per paused call).
 
     `id` is deterministic (derived from the run, the pause decision and the call), `created_at` an ISO 8601
-    UTC string as agno writes it.
+    UTC string as agno writes it. A team's requirement that comes from a paused member run names it
+    (`member_agent_id`, `member_agent_name`, `member_run_id`, as agno's `_propagate_member_pause`). On a
+    continue the client sends the requirements back resolved: agno's `confirmation` / `confirmation_note`,
+    `external_execution_result` and `user_input_schema` values, or the same answers on `tool_execution`.
     """
 
     id: str
     created_at: str
     tool_execution: ToolExecution
+    member_agent_id: str | None = None
+    member_agent_name: str | None = None
+    member_run_id: str | None = None
+    confirmation: bool | None = None
+    confirmation_note: str | None = None
+    external_execution_result: str | None = None
+    user_input_schema: tuple[UserInputField, ...] | None = None
+    """The values the client filled in (None: those of `tool_execution.user_input_schema`)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return agno's `RunRequirement.to_dict()`: id, created_at, tool_execution (+ user_input_schema)."""
+        """Return agno's `RunRequirement.to_dict()`: id, created_at, tool_execution (+ user_input_schema).
+
+        The answer and member fields appear when set (agno drops None values).
+        """
         d: dict[str, Any] = {"id": self.id, "created_at": self.created_at}
+        d |= _drop_none(
+            {
+                "confirmation": self.confirmation,
+                "confirmation_note": self.confirmation_note,
+                "external_execution_result": self.external_execution_result,
+                "member_agent_id": self.member_agent_id,
+                "member_agent_name": self.member_agent_name,
+                "member_run_id": self.member_run_id,
+            }
+        )
         d["tool_execution"] = self.tool_execution.to_dict()
-        if self.tool_execution.user_input_schema is not None:
-            d["user_input_schema"] = [f.to_dict() for f in self.tool_execution.user_input_schema]
+        schema = self.user_input_schema or self.tool_execution.user_input_schema
+        if schema is not None:
+            d["user_input_schema"] = [f.to_dict() for f in schema]
         return d
+
+    def answered(self) -> ToolExecution:
+        """The tool execution with this requirement's answers applied (what a run's continue resolves it with).
+
+        agno's `confirm()` / `reject(note)` / `set_external_execution_result(r)` / `provide_user_input(v)` set
+        both the requirement's field and the tool execution's; a client may send either, the requirement's wins.
+        """
+        tool = self.tool_execution
+        updates: dict[str, Any] = {}
+        if self.confirmation is not None:
+            updates["confirmed"] = self.confirmation
+        if self.confirmation_note is not None:
+            updates["confirmation_note"] = self.confirmation_note
+        if self.external_execution_result is not None:
+            updates["result"] = self.external_execution_result
+        if self.user_input_schema is not None:
+            updates["user_input_schema"] = self.user_input_schema
+        return replace(tool, **updates) if updates else tool
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Requirement:
-        """Read the shape produced by `to_dict`.
+        """Read the shape produced by `to_dict` (the answer and member fields are optional).
 
         Raises:
-            SchemaError: a field is missing.
+            SchemaError: a field is missing or has the wrong shape.
         """
+        if not isinstance(d, dict):
+            raise SchemaError(f"requirement must be an object, got {d!r:.200}")
+        schema = d.get("user_input_schema")
+        if schema is not None and not isinstance(schema, list):
+            raise SchemaError("requirement.user_input_schema must be a list")
+        result = d.get("external_execution_result")
         try:
             execution = ToolExecution.from_dict(d["tool_execution"])
-            return cls(id=d["id"], created_at=d["created_at"], tool_execution=execution)
+            inputs = None if schema is None else tuple(UserInputField.from_dict(f) for f in schema)
+            return cls(
+                id=d["id"],
+                created_at=str(d.get("created_at") or ""),
+                tool_execution=execution,
+                member_agent_id=_text(d.get("member_agent_id")),
+                member_agent_name=_text(d.get("member_agent_name")),
+                member_run_id=_text(d.get("member_run_id")),
+                confirmation=d.get("confirmation"),
+                confirmation_note=_text(d.get("confirmation_note")),
+                external_execution_result=result if result is None or isinstance(result, str) else _json_text(result),
+                # agno writes the tool's schema at the top level too: only values that differ are answers
+                user_input_schema=None if inputs == execution.user_input_schema else inputs,
+            )
         except (KeyError, TypeError) as exc:
             raise SchemaError(f"requirement is missing {exc}") from exc
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _json_text(value: Any) -> str:

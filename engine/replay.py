@@ -3,9 +3,9 @@
 The check mirrors the orchestrator. Walking the log in order, it folds every event into the session
 state. At each input that triggered a decision (a worker's ModelRequestCompleted / ModelRequestFailed /
 ToolCallCompleted / ToolCallError / StepExecuted, or a command reconstructed from the RunStarted /
-RunContinued / RunCancelled / WorkflowStarted / WorkflowCancelled it caused), it re-decides with the
-state folded so far and remembers the re-decided events by (run_id, seq). When the walk reaches a recorded
-decision event it compares it with the re-decided one.
+RunContinued / TeamRequirementsResolved / RunCancelled / WorkflowStarted / WorkflowCancelled it caused), it
+re-decides with the state folded so far and remembers the re-decided events by (run_id, seq). When the walk
+reaches a recorded decision event it compares it with the re-decided one.
 The first difference of each run is reported as a `Divergence` (like Temporal's nondeterminism error);
 that run is not checked further. Volatile fields (`created_at` at any depth, clock readings in `metrics`
 at any depth, the duration in a tool call's `completed in Ns.` text, `event_id`'s runtime envelope) are not
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .agent import Agent
-from .commands import CancelRun, Command, ContinueRun, StartRun, StartTeamRun, StartWorkflow
+from .commands import CancelRun, Command, ContinueRun, ContinueTeamRun, StartRun, StartTeamRun, StartWorkflow
 from .events import (
     ModelRequestCompleted,
     ModelRequestFailed,
@@ -37,8 +37,8 @@ from .run import decide
 from .schema import decode_event
 from .state import Decision, DecisionContext, SessionState
 from .team import Team
-from .team_events import TeamRunError, TeamRunStarted
-from .workflow import Workflow, with_step_agents
+from .team_events import TeamRequirementsResolved, TeamRunError, TeamRunStarted
+from .workflow import Workflow, with_step_agents, with_step_teams
 from .workflow_events import StepExecuted, WorkflowCancelled, WorkflowError, WorkflowStarted
 
 __all__ = ["Divergence", "ReplayReport", "comparable", "replay_check"]
@@ -189,6 +189,8 @@ class _Checker:
             self.redecide(state, _start_command(event), float(event.created_at))
         elif isinstance(event, RunContinued) and key not in self.expected:
             self.redecide(state, _continue_command(event), float(event.created_at))
+        elif isinstance(event, TeamRequirementsResolved) and key not in self.expected:
+            self.redecide(state, _team_continue_command(event), float(event.created_at))
         elif isinstance(event, RunError) and event.seq == 0 and key not in self.expected:
             # A StartRun rejected at once (unknown agent) leaves only this RunError in the log.
             self.redecide(state, _rejected_start_command(event), float(event.created_at))
@@ -257,6 +259,16 @@ def _continue_command(event: RunContinued) -> ContinueRun:
     )
 
 
+def _team_continue_command(event: TeamRequirementsResolved) -> ContinueTeamRun:
+    return ContinueTeamRun(
+        run_id=event.run_id,
+        session_id=event.session_id,
+        created_at=event.created_at,
+        requirements=event.requirements,
+        user_id=event.user_id,
+    )
+
+
 def _workflow_command(event: WorkflowStarted | WorkflowError) -> StartWorkflow:
     started = isinstance(event, WorkflowStarted)
     return StartWorkflow(
@@ -267,6 +279,7 @@ def _workflow_command(event: WorkflowStarted | WorkflowError) -> StartWorkflow:
         message=str(event.input) if isinstance(event, WorkflowStarted) and event.input is not None else "",
         user_id=event.user_id if isinstance(event, WorkflowStarted) else None,
         additional_data=event.additional_data if started else None,
+        session_state=event.run_session_state if isinstance(event, WorkflowStarted) else None,
     )
 
 
@@ -307,7 +320,8 @@ def replay_check(
         records: decoded record values of the run-events topic, in partition order (a JSONL export
             or a topic range; records of different sessions may interleave).
         agents: the agent registry the log was produced with (same ids).
-        workflows: the workflow registry (their step agents are added to `agents`).
+        workflows: the workflow registry (their step agents are added to `agents`, their step teams to
+            `teams`).
         teams: the team registry (their members need not be in `agents`).
         decide_fn: the decision function to check; the engine's `decide` by default.
 
@@ -318,7 +332,7 @@ def replay_check(
         SchemaError: a record does not decode.
     """
     checker = _Checker(agents, workflows or {}, decide_fn)
-    checker.teams = teams or {}
+    checker.teams = with_step_teams(teams or {}, workflows or {})
     for record in records:
         checker.on_event(decode_event(record))
     return checker.finish()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .agent import Agent
-from .commands import CancelRun, Command, ContinueRun, StartRun, StartTeamRun, StartWorkflow
+from .commands import CancelRun, Command, ContinueRun, ContinueTeamRun, StartRun, StartTeamRun, StartWorkflow
 from .events import (
     ModelRequestCompleted,
     ModelRequested,
@@ -81,8 +81,9 @@ TOOL_CALL_LIMIT_MESSAGE = "Tool call limit reached. Tool call {name} not execute
 def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
     """Decide the outputs for one input.
 
-    Inputs that trigger decisions: `StartRun`, `StartTeamRun`, `CancelRun`, `ContinueRun`, `ModelRequestCompleted`,
-    `ModelRequestFailed`, `ToolCallCompleted`, `ToolCallError` (from the tool worker). Every other
+    Inputs that trigger decisions: `StartRun`, `StartTeamRun`, `CancelRun`, `ContinueRun`, `ContinueTeamRun`,
+    `ModelRequestCompleted`, `ModelRequestFailed`, `ToolCallCompleted`, `ToolCallError` (from the tool
+    worker). Every other
     event, any input for a run that is unknown or finished, and a ContinueRun for a run that is not
     paused (or that `hitl.continue_problem` refuses) yield an empty Decision.
 
@@ -95,6 +96,10 @@ def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) 
         from .team_run import start_team_run  # here: engine.team_run builds on this module's _Builder
 
         return start_team_run(state, item, ctx)
+    if isinstance(item, ContinueTeamRun):
+        from .team_run import continue_team_run  # here: engine.team_run builds on this module's _Builder
+
+        return continue_team_run(state, item, ctx)
     if isinstance(item, StartWorkflow | WorkflowEvent) or item.run_id in state.workflows:
         from .workflow_run import decide_workflow  # here: engine.workflow_run imports this module
 
@@ -106,7 +111,8 @@ def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) 
     if isinstance(item, CancelRun):
         builder.cancel(item.reason or "Run cancelled")
     elif isinstance(item, ContinueRun):
-        builder.resume(item)
+        if run.parent_run_id is None:  # a team's member run continues through its team (ContinueTeamRun)
+            builder.resume(item)
     elif isinstance(item, ModelRequestCompleted):
         if item.seq == run.pending_model_seq and item.message is not None:
             builder.after_model(item)
@@ -115,15 +121,27 @@ def decide(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) 
             builder.emit(RunError, content=item.error, error_type=item.error_type, error_id=item.error_code)
     elif isinstance(item, ToolCallCompleted | ToolCallError) and item.part == "done":
         builder.after_tool(item)
-    if run.workflow_step is not None and run.run_id not in builder.state.runs:
-        from .workflow_run import after_step_run  # here: engine.workflow_run imports this module
+    return _route_ends(builder.state, builder.decision, ctx)
 
-        return after_step_run(builder.state, run.run_id, builder.decision, ctx)
-    if any(e.is_terminal and e.parent_run_id for e in builder.decision.events):
+
+def _route_ends(state: SessionState, decision: Decision, ctx: DecisionContext) -> Decision:
+    """Add the reactions to the runs `decision` ended (or paused): their team runs', then their workflow runs'.
+
+    `state` is the state after `decision`. A member's end may end its team run (route mode, a cancel), and
+    a team run that is a workflow step ends that step: so the teams decide first, then the workflows.
+    """
+    if any((e.is_terminal or isinstance(e, RunPaused)) and e.parent_run_id for e in decision.events):
         from .team_run import route_member_ends  # here: engine.team_run builds on this module's _Builder
 
-        return route_member_ends(builder.state, builder.decision, ctx)
-    return builder.decision
+        routed = route_member_ends(state, decision, ctx)
+        for event in routed.events[len(decision.events) :]:
+            state = evolve(state, event)
+        decision = routed
+    if any(e.is_terminal and e.workflow_run_id for e in decision.events):  # a workflow step's run ended
+        from .workflow_run import after_step_runs  # here: engine.workflow_run imports this module
+
+        return after_step_runs(state, decision, ctx)
+    return decision
 
 
 def _builder(state: SessionState, run: RunState, ctx: DecisionContext) -> _Builder:
@@ -203,11 +221,13 @@ class _Builder:
         step = self.run.workflow_step
         if step is not None:
             fields.update(step.fields())
-            if cls is RunCompleted:  # agno's step runs report the workflow run as the current run
-                fields.update(
-                    metadata={},
-                    session_state={"current_session_id": self.run.session_id, "current_run_id": step.workflow_run_id},
-                )
+            if issubclass(cls, RunCompleted):  # agno's step runs report the workflow run as the current run
+                fields["session_state"] = {
+                    "current_session_id": self.run.session_id,
+                    "current_run_id": step.workflow_run_id,
+                }
+                if cls is RunCompleted and self.run.parent_run_id is None:  # not on a team step's runs, as agno
+                    fields["metadata"] = {}
         event = cls(
             created_at=int(self.ctx.now),
             run_id=self.run.run_id,
@@ -306,6 +326,7 @@ class _Builder:
                 tool_name=name,
                 arguments=arguments,
                 execution=execution,
+                is_team=self.run.team is not None,
             )
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .agent import Agent
 from .events import ModelRequestCompleted, RunEvent
@@ -158,3 +158,6 @@ class SessionState:
     """Completed runs, oldest first, at most MAX_HISTORY_RUNS."""
     workflows: Mapping[str, WorkflowRunState] = field(default_factory=dict)
     """Workflow runs in flight by run id (their finished ids are in `finished` too)."""
+    workflow_session_state: Mapping[str, Any] | None = None
+    """The session's stored workflow session state (agno `session_data["session_state"]`): the state of the
+    last workflow run that ended in this session; None while none has ended."""

@@ -19,9 +19,9 @@ Members are `Agent`s (nested teams are not supported). Member ids must be unique
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ._team_prompt import MODE_INSTRUCTIONS, OPENING, TOOL_SCHEMAS
 from .agent import Agent, ModelRef
@@ -73,6 +73,9 @@ class Team:
         tool_call_limit: most team tool calls per run; further calls get agno's "limit reached" result.
         add_member_tools_to_context: list each member's tools to the leader.
         add_name_to_context: tell the leader its name.
+        tools: the leader's own tools, offered after the mode's (`Tool` objects, callables or JSON-schema
+            dicts, as an Agent's); executed by the tool worker, or held for a human (requires_confirmation,
+            requires_user_input, external_execution), which pauses the team run.
     """
 
     id: str
@@ -93,6 +96,7 @@ class Team:
     tool_call_limit: int | None = None
     add_member_tools_to_context: bool = False
     add_name_to_context: bool = False
+    tools: Sequence[Tool | Callable[..., Any] | Mapping[str, Any]] = ()
     _leader: Agent | None = field(init=False, repr=False, compare=False, default=None)
     _by_id: dict[str, Agent] = field(init=False, repr=False, compare=False, default_factory=dict)
 
@@ -124,7 +128,7 @@ class Team:
             id=self.id,
             name=self.name,
             model=self.model,
-            tools=[Tool.from_schema(TOOL_SCHEMAS[n]) for n in MODE_TOOLS[mode]],
+            tools=[*(Tool.from_schema(TOOL_SCHEMAS[n]) for n in MODE_TOOLS[mode]), *self.tools],
             tool_call_limit=self.tool_call_limit,
             system_message=self.system_message_content(),
         )

@@ -24,6 +24,7 @@ from .team import Team
 from .team_events import TEAM_FLAVOR
 from .team_state import TeamRunState
 from .team_tasks import TaskBoard
+from .workflow_state import STEP_RUN_SEPARATOR
 
 __all__ = ["TeamCalls", "call_text", "member_run_id"]
 
@@ -35,9 +36,14 @@ def member_run_id(team_run_id: str, seq: int, index: int) -> str:
     """The id of the `index`-th member run started by the team run's decision `seq` (a uuid5 string).
 
     Derived from the decision, so a replay re-derives it; a member run is a run of its own (its own
-    `agno_runs` row), linked to its team run by `parent_run_id`.
+    `agno_runs` row), linked to its team run by `parent_run_id`. The members of a workflow step's team run
+    (`<workflow run>~<path>`) get `<team run id>~<uuid>`, so they belong to the workflow run like its
+    step runs do (`engine.owner_run_id`).
     """
-    return message_id(team_run_id, seq, "member", index)
+    member = message_id(team_run_id, seq, "member", index)
+    if STEP_RUN_SEPARATOR in team_run_id:  # a workflow step's team: its members' runs route with the workflow run
+        return f"{team_run_id}{STEP_RUN_SEPARATOR}{member}"
+    return member
 
 
 def call_text(name: str, args: Mapping[str, Any], duration: float) -> str:
@@ -155,7 +161,7 @@ class TeamCalls(_Builder):
                 message=task,
                 user_id=self.run.user_id,
             )
-            self.absorb(_start(self.state, command, self.ctx, parent_run_id=self.run.run_id))
+            self.absorb(_start(self.state, command, self.ctx, self.run.workflow_step, parent_run_id=self.run.run_id))
 
     def complete(self, content: str | None, provider_data: dict[str, Any] | None) -> None:
         """End the team run with `content`: TeamRunContentCompleted, TeamRunCompleted (with member_responses)."""

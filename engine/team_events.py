@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ._codec import Converter, nested
+from ._codec import Converter, nested, nested_tuple
 from .events import (
     ModelRequestCompleted,
     ModelRequestStarted,
@@ -23,14 +23,16 @@ from .events import (
     RunCompleted,
     RunContent,
     RunContentCompleted,
+    RunContinued,
     RunError,
     RunEvent,
+    RunPaused,
     RunStarted,
     ToolCallCompleted,
     ToolCallError,
     ToolCallStarted,
 )
-from .messages import Message, ToolExecution
+from .messages import Message, Requirement, ToolExecution
 from .team_tasks import TaskBoard
 
 __all__ = [
@@ -38,11 +40,14 @@ __all__ = [
     "TEAM_FLAVOR",
     "TeamModelRequestCompleted",
     "TeamModelRequestStarted",
+    "TeamRequirementsResolved",
     "TeamRunCancelled",
     "TeamRunCompleted",
     "TeamRunContent",
     "TeamRunContentCompleted",
+    "TeamRunContinued",
     "TeamRunError",
+    "TeamRunPaused",
     "TeamRunStarted",
     "TeamTaskCreated",
     "TeamTaskIterationCompleted",
@@ -53,6 +58,7 @@ __all__ = [
     "TeamToolCallError",
     "TeamToolCallStarted",
     "model_event_classes",
+    "tool_event_classes",
 ]
 
 _TEAM_KEYS = {"agent_id": "team_id", "agent_name": "team_name"}
@@ -130,14 +136,18 @@ class TeamToolCallStarted(_Team, ToolCallStarted):
 class TeamToolCallCompleted(_Team, ToolCallCompleted):
     """Decision: a team tool call finished; `tool.result` goes back to the leader's model.
 
-    A delegation completes once every member run it started has ended; `tool.child_run_id` names the
-    (first) member run. `board` is the task list after the call (tasks mode).
+    A delegation completes once every member run it started has ended or paused for a human;
+    `tool.child_run_id` names the (first) member run. `board` is the task list after the call (tasks mode).
+    `paused_run_ids` (internal) are its member runs that paused: the result tells the leader they require
+    human input, and the team run pauses (TeamRunPaused); when they have been continued and ended,
+    TeamRunContinued rewrites this result with their answers.
     """
 
     event: ClassVar[str] = "TeamToolCallCompleted"
-    _internal: ClassVar[frozenset[str]] = frozenset({"board"})
+    _internal: ClassVar[frozenset[str]] = frozenset({"board", "paused_run_ids"})
     _codecs: ClassVar[dict[str, Converter]] = {"tool": nested(ToolExecution), "board": nested(TaskBoard)}
     board: TaskBoard | None = None
+    paused_run_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +189,58 @@ class TeamRunCancelled(_Team, RunCancelled):
     """The team run was cancelled (its running member runs are cancelled just before). Terminal."""
 
     event: ClassVar[str] = "TeamRunCancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamRunPaused(_Team, RunPaused):
+    """The team run waits for a human (agno `TeamRunPausedEvent`). Not terminal; it ends the SSE stream.
+
+    Emitted when the leader's turn has no call left running and a member run paused (its requirements,
+    with agno's `member_agent_id` / `member_agent_name` / `member_run_id`, in the order the members paused)
+    or a call of the leader's own tools is held (its requirements follow). `tools` are the leader's tool
+    executions so far; `content` is agno's "Team run paused. The following require input: ..." text.
+    """
+
+    event: ClassVar[str] = "TeamRunPaused"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamRequirementsResolved(_Team, RunEvent):
+    """Decision: a ContinueTeamRun was accepted for the paused team run (internal; the team is running again).
+
+    Records the command (`requirements`, `user_id`: what replay rebuilds it from) and which member runs it
+    continues (`member_run_ids`, their RunContinued follow in the same decision). The leader resumes
+    (TeamRunContinued) once every member run continued since the pause has ended.
+    """
+
+    event: ClassVar[str] = "TeamRequirementsResolved"
+    is_internal: ClassVar[bool] = True
+    _codecs: ClassVar[dict[str, Converter]] = {"requirements": nested_tuple(Requirement)}
+    requirements: tuple[Requirement, ...] = ()
+    user_id: str | None = None
+    member_run_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamRunContinued(_Team, RunContinued):
+    """The leader of a paused team run resumes (agno `TeamRunContinuedEvent`; no agno fields beyond the base).
+
+    As an agent's RunContinued, `updates` / `tools` / `messages` resolve the leader's own held calls. For
+    the member runs continued since the pause (which have ended by now, their events before this one, as
+    agno streams them), `member_tools` are the delegation calls that reported them paused with the result
+    rewritten to agno's "Member results after human-in-the-loop resolution:" text and `member_messages`
+    those calls' tool messages rewritten the same way (same ids: they replace the earlier ones).
+    """
+
+    event: ClassVar[str] = "TeamRunContinued"
+    _internal: ClassVar[frozenset[str]] = RunContinued._internal | {"member_tools", "member_messages"}
+    _codecs: ClassVar[dict[str, Converter]] = {
+        **RunContinued._codecs,
+        "member_tools": nested_tuple(ToolExecution),
+        "member_messages": nested_tuple(Message),
+    }
+    member_tools: tuple[ToolExecution, ...] = ()
+    member_messages: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,6 +324,9 @@ TEAM_EVENT_TYPES: tuple[type[RunEvent], ...] = (
     TeamTaskStateUpdated,
     TeamTaskCreated,
     TeamTaskUpdated,
+    TeamRunPaused,
+    TeamRequirementsResolved,
+    TeamRunContinued,
 )
 """Every team event class (for the `EVENT_TYPES` registry)."""
 
@@ -275,6 +340,8 @@ TEAM_FLAVOR: dict[type[RunEvent], type[RunEvent]] = {
     RunCompleted: TeamRunCompleted,
     RunError: TeamRunError,
     RunCancelled: TeamRunCancelled,
+    RunPaused: TeamRunPaused,
+    RunContinued: TeamRunContinued,
 }
 """The team event a leader emits where an agent run emits the key (decisions of the run machinery)."""
 
@@ -286,3 +353,12 @@ def model_event_classes(
     if is_team:
         return TeamModelRequestStarted, TeamRunContent, TeamModelRequestCompleted
     return ModelRequestStarted, RunContent, ModelRequestCompleted
+
+
+def tool_event_classes(
+    is_team: bool,
+) -> tuple[type[ToolCallStarted], type[ToolCallCompleted], type[ToolCallError]]:
+    """The (started, completed, error) classes a tool worker writes for a call of a run's tool."""
+    if is_team:
+        return TeamToolCallStarted, TeamToolCallCompleted, TeamToolCallError
+    return ToolCallStarted, ToolCallCompleted, ToolCallError

@@ -5,12 +5,16 @@ routes the end of every member run back to its team run (`route_member_ends`), i
 
 - The leader's model turns are the agent machinery's (`ModelRequested` / `ModelWork` with `is_team`, so the
   model worker writes TeamModelRequest*/TeamRunContent); its decisions carry the Team* names.
-- A team tool call is decided here (`team_calls`, `team_tasks_mode`), never executed by the tool worker.
+- A team tool call is decided here (`team_calls`, `team_tasks_mode`), never executed by the tool worker
+  (the leader's own tools, `Team.tools`, are: they run, or are held for a human, like an agent's).
   A delegation starts member runs in the team's session (`parent_run_id` = the team run) and stays
   pending; when its last member run ends, TeamToolCallCompleted returns agno's result text to the leader
   (coordinate: the member's answer; broadcast: one `Agent <name>: <answer>` line per member, in member
   order whatever order they ended in; tasks: agno's task texts). Route mode ends the run with the member's
   answer as the team's content.
+- Human in the loop (`team_hitl`): a member run that pauses closes its delegation with agno's "requires
+  human input" text and pauses the team run (TeamRunPaused); ContinueTeamRun continues the member runs and
+  then the leader (TeamRunContinued).
 - Cancel of a team run cancels its running member runs first (RunCancelled with `cancelled_by`), then
   the team (TeamRunCancelled); a member run cancelled on its own cancels its team the same way.
 """
@@ -22,8 +26,8 @@ from dataclasses import replace
 from typing import Any
 
 from ._team_prompt import TOOL_SCHEMAS
-from .commands import StartTeamRun
-from .events import RunCancelled, RunContent, ToolCallCompleted, ToolCallError
+from .commands import ContinueTeamRun, StartTeamRun
+from .events import RunCancelled, RunContent, RunEvent, RunPaused, ToolCallCompleted, ToolCallError
 from .fold import evolve
 from .hitl import call_arguments
 from .messages import Message, ToolCall
@@ -32,39 +36,23 @@ from .state import MAX_HISTORY_RUNS, Decision, DecisionContext, SessionState, me
 from .team import MODE_TOOLS
 from .team_calls import call_text
 from .team_events import TeamRunError, TeamRunStarted
-from .team_state import Delegation, MemberOutcome
-from .team_tasks_mode import TasksMode
+from .team_hitl import TeamHitl, team_continue_problem
+from .team_state import Delegation, empty_member_response, member_result
+from .workflow_state import StepContext
 
-__all__ = ["TeamBuilder", "empty_member_response", "member_result", "route_member_ends", "start_team_run"]
+__all__ = [
+    "TeamBuilder",
+    "continue_team_run",
+    "empty_member_response",
+    "member_result",
+    "route_member_ends",
+    "start_team_run",
+]
 
 _TYPES = {"string": str, "array": list}
 
 
-def empty_member_response(member_name: str) -> str:
-    """Agno's tool result for a member that answered nothing usable (`team/_member_response.py`)."""
-    return (
-        f"No usable response from team member '{member_name}' "
-        "(empty or None content; possible model/provider early stop). "
-        "The delegated task was NOT completed. "
-        "Retry the delegation, disable member streaming if the team is streaming, "
-        "or switch models."
-    )
-
-
-def member_result(outcome: MemberOutcome) -> str:
-    """A member's answer as the delegation's result.
-
-    Its content (the error text if it failed), else its tool results joined with commas, else agno's
-    "no usable response" text.
-    """
-    if outcome.content is not None and (outcome.content.strip() or outcome.status != "COMPLETED"):
-        return outcome.content
-    if outcome.tool_results:
-        return ",".join(outcome.tool_results)
-    return empty_member_response(outcome.agent_name)
-
-
-class TeamBuilder(TasksMode):
+class TeamBuilder(TeamHitl):
     """The decision builder of a team run (see the module docstring)."""
 
     def tools(self) -> dict[str, Callable[[ToolCall, Mapping[str, Any]], None]]:
@@ -79,6 +67,8 @@ class TeamBuilder(TasksMode):
 
     def call_tool(self, call: ToolCall) -> int:
         handler = self.tools().get(call.name)
+        if handler is None and self.agent is not None and self.agent.get_tool(call.name) is not None:
+            return _Builder.call_tool(self, call)  # the leader's own tool: executed, or held for a human
         args = call_arguments(call.arguments)
         problem = None if handler is None else _argument_problem(call.name, args)
         if handler is None or problem is not None:
@@ -123,6 +113,9 @@ class TeamBuilder(TasksMode):
     def advance(self) -> None:
         if self.run.pending_tools:
             return
+        if self.run.held or self.team_state.paused_members:
+            self.pause()
+            return
         if self.team_state.stop_results:  # route: the member's answer is the team's
             content = "\n".join(self.team_state.stop_results)
             self.emit(RunContent, content=content)
@@ -145,15 +138,35 @@ class TeamBuilder(TasksMode):
         if outcome.status == "CANCELLED":
             self.cancel(outcome.content or "Run cancelled", cancelled_by=member_run_id)
             return
+        if member_run_id in team.awaiting:  # continued after a pause: the leader resumes once all have ended
+            self.after_awaited()
+            return
         delegation = next((d for d in team.delegations.values() if member_run_id in d.member_run_ids), None)
-        if delegation is None or any(r not in team.outcomes for r in delegation.member_run_ids):
+        if delegation is None or not all(self.settled(r) for r in delegation.member_run_ids):
+            return
+        self.close_delegation(delegation)
+        self.advance()
+
+    def on_member_pause(self, member_run_id: str) -> None:
+        """A member run paused (its requirements are folded in): close its delegation, or re-pause the team."""
+        team = self.team_state
+        if member_run_id in team.awaiting:
+            self.after_awaited()
+            return
+        delegation = next((d for d in team.delegations.values() if member_run_id in d.member_run_ids), None)
+        if delegation is None or not all(self.settled(r) for r in delegation.member_run_ids):
             return
         self.close_delegation(delegation)
         self.advance()
 
     def close_delegation(self, delegation: Delegation) -> None:
-        """Every member run of `delegation` ended: TeamToolCallCompleted with agno's result text."""
-        outcomes = [self.team_state.outcomes[r] for r in delegation.member_run_ids]
+        """Every member run of `delegation` ended or paused: TeamToolCallCompleted with agno's result text.
+
+        A paused member's answer is agno's "requires human input" text; the call records which runs paused.
+        """
+        team = self.team_state
+        outcomes = [team.outcomes.get(r) or self.paused_outcome(r) for r in delegation.member_run_ids]
+        paused = tuple(o.run_id for o in outcomes if o.status == "PAUSED")
         name = delegation.tool.tool_name
         board = None
         if name in ("execute_task", "execute_tasks_parallel"):
@@ -171,7 +184,7 @@ class TeamBuilder(TasksMode):
             metrics={"start_time": float(delegation.started_at), "end_time": self.ctx.now, "duration": duration},
         )
         text = call_text(name, delegation.tool.tool_args, duration)
-        self.emit(ToolCallCompleted, content=text, tool=done, board=board)
+        self.emit(ToolCallCompleted, content=text, tool=done, board=board, paused_run_ids=paused)
 
 
 def _argument_problem(name: str, args: Mapping[str, Any]) -> str | None:
@@ -184,8 +197,14 @@ def _argument_problem(name: str, args: Mapping[str, Any]) -> str | None:
     return None
 
 
-def start_team_run(state: SessionState, cmd: StartTeamRun, ctx: DecisionContext) -> Decision:
-    """Decide a StartTeamRun: TeamRunStarted, then the leader's first model turn (tasks: iteration 1)."""
+def start_team_run(
+    state: SessionState, cmd: StartTeamRun, ctx: DecisionContext, step: StepContext | None = None
+) -> Decision:
+    """Decide a StartTeamRun: TeamRunStarted, then the leader's first model turn (tasks: iteration 1).
+
+    With `step`, the team run executes that workflow step: TeamRunStarted carries the step's fields, and so
+    every later event of the run and of its member runs.
+    """
     if cmd.run_id in state.runs or cmd.run_id in state.finished:
         return Decision()
     now = int(ctx.now)
@@ -222,6 +241,7 @@ def start_team_run(state: SessionState, cmd: StartTeamRun, ctx: DecisionContext)
         else Message(id=message_id(cmd.run_id, 0, "system"), role="system", content=system, created_at=now),
         history_run_ids=tuple(history[-n:]) if n else (),
         mode=team.team_mode,
+        **(step.fields() if step is not None else {}),
     )
     state = evolve(state, started)
     builder = TeamBuilder(state, state.runs[cmd.run_id], ctx)
@@ -241,16 +261,34 @@ def route_member_ends(state: SessionState, decision: Decision, ctx: DecisionCont
     (a cancel's cascade) change nothing.
     """
     out = Decision(events=list(decision.events), work=list(decision.work))
-    ends = [e for e in decision.events if e.is_terminal and e.parent_run_id]
+    ends = [e for e in decision.events if _member_moment(e)]
     while ends:
         end = ends.pop(0)
         parent = state.runs.get(end.parent_run_id or "")
-        if parent is None or parent.team is None or end.run_id not in parent.team.outcomes:
+        if parent is None or parent.team is None:
             continue
         builder = TeamBuilder(state, parent, ctx)
-        builder.on_member_end(end.run_id)
+        if end.is_terminal and end.run_id in parent.team.outcomes:
+            builder.on_member_end(end.run_id)
+        elif isinstance(end, RunPaused) and end.run_id in parent.team.paused_members:
+            builder.on_member_pause(end.run_id)
         state = builder.state
         out.events.extend(builder.decision.events)
         out.work.extend(builder.decision.work)
-        ends.extend(e for e in builder.decision.events if e.is_terminal and e.parent_run_id)
+        ends.extend(e for e in builder.decision.events if _member_moment(e))
     return out
+
+
+def _member_moment(event: RunEvent) -> bool:
+    """A member run's event its team run decides on: its end, or its pause for a human."""
+    return bool(event.parent_run_id) and (event.is_terminal or isinstance(event, RunPaused))
+
+
+def continue_team_run(state: SessionState, cmd: ContinueTeamRun, ctx: DecisionContext) -> Decision:
+    """Decide a ContinueTeamRun (see `engine.team_hitl`); nothing for a run it cannot continue."""
+    run = state.runs.get(cmd.run_id)
+    if run is None or run.team is None or team_continue_problem(state, run, cmd.requirements) is not None:
+        return Decision()
+    builder = TeamBuilder(state, run, ctx)
+    builder.continue_team(cmd)
+    return route_member_ends(builder.state, builder.decision, ctx)

@@ -12,11 +12,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .events import RunCancelled, RunCompleted, RunError, RunEvent
-from .messages import Message, ToolExecution
+from .messages import Message, Requirement, ToolExecution
 from .team_events import TeamTaskIterationStarted, TeamToolCallCompleted, TeamToolCallError, TeamToolCallStarted
 from .team_tasks import TaskBoard
 
-__all__ = ["Delegation", "MemberOutcome", "TeamRunState", "evolve_team", "member_outcome"]
+__all__ = [
+    "Delegation",
+    "MemberOutcome",
+    "TeamRunState",
+    "empty_member_response",
+    "evolve_team",
+    "member_outcome",
+    "member_result",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +58,30 @@ class MemberOutcome:
     output: dict[str, Any] = field(default_factory=dict)
 
 
+def empty_member_response(member_name: str) -> str:
+    """Agno's tool result for a member that answered nothing usable (`team/_member_response.py`)."""
+    return (
+        f"No usable response from team member '{member_name}' "
+        "(empty or None content; possible model/provider early stop). "
+        "The delegated task was NOT completed. "
+        "Retry the delegation, disable member streaming if the team is streaming, "
+        "or switch models."
+    )
+
+
+def member_result(outcome: MemberOutcome) -> str:
+    """A member's answer as the delegation's result.
+
+    Its content (the error text if it failed), else its tool results joined with commas, else agno's
+    "no usable response" text.
+    """
+    if outcome.content is not None and (outcome.content.strip() or outcome.status != "COMPLETED"):
+        return outcome.content
+    if outcome.tool_results:
+        return ",".join(outcome.tool_results)
+    return empty_member_response(outcome.agent_name)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TeamRunState:
     """The team-specific state of a team run.
@@ -64,6 +96,13 @@ class TeamRunState:
         iteration: the current tasks-mode iteration (1-based; 0 before the first).
         iteration_tools: leader tool executions recorded when the iteration started.
         stop_results: results of route-mode delegations (`stop_after_tool_call`) of the current batch.
+        paused_members: member runs paused for a human and not yet continued, in the order they paused,
+            with their requirements as the team reports them (member fields set).
+        paused_calls: delegation calls that completed with paused member runs: tool_call_id -> those runs.
+        awaiting: member runs continued since the team paused (ContinueTeamRun), in order; the leader
+            resumes once all of them have ended.
+        updates: the answers to the leader's own held calls from the last ContinueTeamRun.
+        continue_user_id: the `user_id` of that ContinueTeamRun.
     """
 
     team_id: str
@@ -75,6 +114,11 @@ class TeamRunState:
     iteration: int = 0
     iteration_tools: int = 0
     stop_results: tuple[str, ...] = ()
+    paused_members: Mapping[str, tuple[Requirement, ...]] = field(default_factory=dict)
+    paused_calls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    awaiting: tuple[str, ...] = ()
+    updates: tuple[ToolExecution, ...] = ()
+    continue_user_id: str | None = None
 
 
 def evolve_team(
@@ -101,10 +145,14 @@ def evolve_team(
         call_id = event.tool.tool_call_id
         board = event.board if isinstance(event, TeamToolCallCompleted) and event.board is not None else team.board
         stop = team.stop_results
-        if event.tool.stop_after_tool_call and event.tool.result is not None:
+        paused = team.paused_calls
+        if isinstance(event, TeamToolCallCompleted) and event.paused_run_ids:
+            paused = {**paused, call_id: event.paused_run_ids}  # its result is no answer yet: no stop
+        elif event.tool.stop_after_tool_call and event.tool.result is not None:
             stop = (*stop, event.tool.result)
         delegations = {k: v for k, v in team.delegations.items() if k != call_id}
-        return replace(team, delegations=delegations, board=board, stop_results=stop), (), None
+        team = replace(team, delegations=delegations, board=board, stop_results=stop, paused_calls=paused)
+        return team, (), None
     if isinstance(event, TeamTaskIterationStarted):
         messages = () if event.message is None else (event.message,)
         return replace(team, iteration=event.iteration, iteration_tools=tools_count), messages, None

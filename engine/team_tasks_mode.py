@@ -185,11 +185,18 @@ class TasksMode(TeamCalls):
         self.delegate(call, args, assignments, task_ids=tuple(ids), board=board, events=events)
 
     def finish_tasks(self, delegation: Delegation, outcomes: list[MemberOutcome]) -> tuple[TaskBoard, str]:
-        """The member runs of an execute_task(s) call ended: update the tasks, return the board and result."""
+        """The member runs of an execute_task(s) call ended (or paused): update the tasks, return board and result."""
         board, lines = self.board, []
         for task_id, outcome in zip(delegation.task_ids, outcomes, strict=True):
             task = board.get(task_id)
             assert task is not None
+            if outcome.status == "PAUSED":  # agno puts the task back to pending until the human answered
+                task = replace(task, status="pending")
+                lines.append(f"{outcome.content} Task [{task.id}] paused.")
+                board = board.replace_task(task)
+                cls, fields = _updated(task, "in_progress")
+                self.emit(cls, **fields)
+                continue
             if outcome.status != "COMPLETED":
                 task = replace(task, status="failed", result=outcome.content or "Task failed")
                 lines.append(f"Task [{task.id}] failed: {task.result}")

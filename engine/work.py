@@ -82,6 +82,8 @@ class ToolWork(_Work):
     tool_name: str = ""
     arguments: str = "{}"
     execution: ToolExecution | None = None
+    is_team: bool = False
+    """True for a call of a team leader's own tool: the worker writes the Team* tool events (`team_events`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +92,7 @@ class StepWork(_Work):
 
     `run_id` is the workflow run's; `path` the step's execution path, which names the executor in the
     workflow definition; `step_input` the agno `StepInput.to_dict()` it is called with; `agent_id` is "".
+    A function with a `run_context` parameter gets agno's `RunContext` with a copy of `session_state`.
     The worker tries up to `1 + max_retries` times and answers with one StepExecuted.
     """
 
@@ -98,6 +101,9 @@ class StepWork(_Work):
     path: str = ""
     step_input: dict[str, Any] = field(default_factory=dict)
     max_retries: int = 0
+    session_state: dict[str, Any] = field(default_factory=dict)
+    """The workflow run's session state when the step was requested (the function's `run_context`)."""
+    user_id: str | None = None
 
 
 WorkItem = ModelWork | ToolWork | StepWork

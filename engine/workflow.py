@@ -10,7 +10,9 @@ the loop at 0); `definition_path` strips them.
 
 User callables and where they run (documented because the engine is pure otherwise):
 - `Step(executor=fn)`: `fn(step_input) -> StepOutput | value` runs in the tool worker (a work item, like
-  a tool call), never in `decide`.
+  a tool call), never in `decide`. A function with a `run_context` parameter also gets agno's
+  `RunContext`, whose `session_state` it may change; the changed state comes back in the worker's answer
+  and `decide` records it (SessionStateUpdated), so a replay never calls the function again.
 - `Condition.evaluator`, `Router.selector`, `Loop.end_condition`: run inside `decide`, once, when the
   container starts (or an iteration ends); their results are recorded in the events
   (`condition_result`, `selected_steps`, `should_continue`) and a rebuild reads them from there. They must
@@ -29,6 +31,7 @@ from typing import Any
 
 from .agent import Agent
 from .errors import ConfigurationError
+from .team import Team
 from .workflow_types import HumanReview, StepInput, StepOutput
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "definition_path",
     "node_children",
     "with_step_agents",
+    "with_step_teams",
 ]
 
 _NS = uuid.UUID("2b9d6a1e-7c43-4f0e-9a57-5e1f0c8d4b21")
@@ -56,12 +60,12 @@ def definition_path(execution_path: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """One unit of work run by exactly one executor: an agent (a child agent run), a team, or a function.
+    """One unit of work run by exactly one executor: an agent or a team (a child run), or a function.
 
     Attributes:
-        name: the step's name (defaults to the agent's name or the function's `__name__`).
+        name: the step's name (defaults to the agent's or team's name, or the function's `__name__`).
         agent: run this agent with the step's message (the previous step's content, else the input).
-        team: a Team executor (not supported yet: raises ConfigurationError).
+        team: run this team with the step's message (a child team run; its members' runs nest in it).
         executor: `fn(step_input: StepInput) -> StepOutput | str | value`, sync or async.
         step_id: fixed step id; default: derived from the workflow id and the step's position.
         description: free text.
@@ -72,7 +76,7 @@ class Step:
 
     name: str | None = None
     agent: Agent | None = None
-    team: Any = None
+    team: Team | None = None
     executor: Callable[..., Any] | None = None
     _: KW_ONLY
     step_id: str | None = None
@@ -85,11 +89,8 @@ class Step:
         given = [k for k in ("agent", "team", "executor") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ConfigurationError(f"Step {self.name!r}: give exactly one of agent, team, executor (got {given})")
-        if self.team is not None:
-            raise ConfigurationError(
-                f"Step {self.name!r}: team steps are not supported yet (agnostream has no Team engine); "
-                "use an agent or a function executor"
-            )
+        if self.team is not None and not isinstance(self.team, Team):
+            raise ConfigurationError(f"Step {self.name!r}: team must be an engine.Team; got {self.team!r}")
         if self.executor is not None and (
             inspect.isgeneratorfunction(self.executor) or inspect.isasyncgenfunction(self.executor)
         ):
@@ -97,19 +98,21 @@ class Step:
         if self.max_retries < 0:
             raise ConfigurationError(f"Step {self.name!r}: max_retries must be >= 0")
         if self.name is None:
-            name = self.agent.name if self.agent is not None else getattr(self.executor, "__name__", "unnamed_step")
+            name = self.executor_name if self.executor is None else getattr(self.executor, "__name__", "unnamed_step")
             object.__setattr__(self, "name", name)
 
     @property
     def executor_type(self) -> str:
-        """Agno's `executor_type`: "agent" or "function"."""
-        return "agent" if self.agent is not None else "function"
+        """Agno's `executor_type`: "agent", "team" or "function"."""
+        return "agent" if self.agent is not None else "team" if self.team is not None else "function"
 
     @property
     def executor_name(self) -> str:
-        """Agno's `executor_name`: the agent's name or the function's `__name__`."""
+        """Agno's `executor_name`: the agent's or team's name, or the function's `__name__`."""
         if self.agent is not None:
             return self.agent.name
+        if self.team is not None:
+            return self.team.name
         return str(getattr(self.executor, "__name__", "function"))
 
     @property
@@ -217,6 +220,8 @@ def _node(item: Any, where: str) -> WorkflowNode:
         return item
     if isinstance(item, Agent):
         return Step(name=item.name, agent=item)
+    if isinstance(item, Team):
+        return Step(name=item.name, team=item)
     if callable(item):
         return Step(name=getattr(item, "__name__", None), executor=item)
     raise ConfigurationError(f"{where}: {item!r} is not a Step, Steps, Parallel, Condition, Loop, Router or callable")
@@ -249,8 +254,12 @@ class Workflow:
         id: unique id used in routes (`/workflows/{id}/runs`) and events (`workflow_id`).
         name: display name (`workflow_name`); defaults to the id.
         description: free text.
-        steps: a list of Step / Steps / Parallel / Condition / Loop / Router / Agent / callable, or a Steps.
+        steps: a list of Step / Steps / Parallel / Condition / Loop / Router / Agent / Team / callable, or
+            a Steps.
         metadata: copied into WorkflowCompleted and the stored run.
+        session_state: the state a new session starts with (agno's defaults): a run's state is the
+            session's stored state (these defaults for a session without one) deep-merged with the run's
+            `session_state` argument; function steps may change it, and the session keeps the result.
     """
 
     id: str
@@ -258,6 +267,7 @@ class Workflow:
     description: str | None = None
     steps: Sequence[Any] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    session_state: dict[str, Any] | None = None
     _by_path: dict[str, WorkflowNode] = field(init=False, repr=False, compare=False, default_factory=dict)
     _ids: dict[str, str] = field(init=False, repr=False, compare=False, default_factory=dict)
 
@@ -316,6 +326,14 @@ class Workflow:
                 seen.setdefault(node.agent.id, node.agent)
         return list(seen.values())
 
+    def step_teams(self) -> list[Team]:
+        """The teams of its team steps, once each (the runtime registers them like registered teams)."""
+        seen: dict[str, Team] = {}
+        for node in self._by_path.values():
+            if isinstance(node, Step) and node.team is not None:
+                seen.setdefault(node.team.id, node.team)
+        return list(seen.values())
+
     def summary(self) -> list[dict[str, Any]]:
         """Agno's `workflow_data.steps`: `[{name, description, type}]` of the top-level steps."""
         return [{"name": n.name, "description": n.description, "type": type(n).__name__} for n in self.nodes]
@@ -334,5 +352,22 @@ def with_step_agents(agents: Mapping[str, Agent], workflows: Mapping[str, Workfl
             if known is not agent:
                 raise ConfigurationError(
                     f"workflow {workflow.id!r} has a step agent with id {agent.id!r}, which names another agent too"
+                )
+    return registry
+
+
+def with_step_teams(teams: Mapping[str, Team], workflows: Mapping[str, Workflow]) -> dict[str, Team]:
+    """The team registry plus the workflows' step teams (decide and the workers look teams up by id).
+
+    Raises:
+        ConfigurationError: one id names two different teams.
+    """
+    registry = dict(teams)
+    for workflow in workflows.values():
+        for team in workflow.step_teams():
+            known = registry.setdefault(team.id, team)
+            if known is not team:
+                raise ConfigurationError(
+                    f"workflow {workflow.id!r} has a step team with id {team.id!r}, which names another team too"
                 )
     return registry

@@ -31,6 +31,7 @@ __all__ = [
     "ParallelExecutionStarted",
     "RouterExecutionCompleted",
     "RouterExecutionStarted",
+    "SessionStateUpdated",
     "StepCompleted",
     "StepError",
     "StepExecuted",
@@ -73,12 +74,20 @@ class WorkflowStarted(WorkflowEvent):
     """The workflow run started (seq 0). Records the StartWorkflow inputs (internal fields)."""
 
     event: ClassVar[str] = "WorkflowStarted"
-    _internal: ClassVar[frozenset[str]] = _HIDDEN | {"input", "user_id", "additional_data", "workflow_steps"}
+    _internal: ClassVar[frozenset[str]] = _HIDDEN | {
+        "input", "user_id", "additional_data", "workflow_steps", "session_state", "run_session_state",
+    }  # fmt: skip
     input: Any = None
     user_id: str | None = None
     additional_data: dict[str, Any] | None = None
     workflow_steps: tuple[dict[str, Any], ...] = ()
     """agno's `workflow_data.steps` summary of the definition, for the sessions view."""
+    session_state: dict[str, Any] | None = None
+    """The run's initial session state, resolved when deciding the start (agno `_load_session_state`): the
+    session's stored state (the workflow's `session_state` defaults for a session without one) deep-merged
+    with the run's `session_state` argument."""
+    run_session_state: dict[str, Any] | None = None
+    """The run's `session_state` argument as given (StartWorkflow), so a replay re-decides the start."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +118,24 @@ class StepExecuted(WorkflowEvent):
     output: StepOutput | None = None
     error: str | None = None
     attempts: int = 1
+    state_changes: dict[str, Any] | None = None
+    """Top-level keys of the session state the function set or changed (it takes a `run_context`); None
+    when it cannot change the state."""
+    state_removed: tuple[str, ...] = ()
+    """Top-level keys of the session state the function deleted."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionStateUpdated(WorkflowEvent):
+    """Decision: a function step changed the run's session state; `session_state` is the whole new state.
+
+    Internal. Decided from the tool worker's StepExecuted, just before the step's output, so a fold (and a
+    replay) reads the state from the log and never calls the function again.
+    """
+
+    event: ClassVar[str] = "SessionStateUpdated"
+    is_internal: ClassVar[bool] = True
+    session_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,6 +352,7 @@ WORKFLOW_EVENT_TYPES: tuple[type[WorkflowEvent], ...] = (
     StepStarted,
     StepExecutionRequested,
     StepExecuted,
+    SessionStateUpdated,
     StepOutputEvent,
     StepCompleted,
     StepSkipped,

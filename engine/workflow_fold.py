@@ -2,6 +2,8 @@
 
 Idempotent like the agent-run fold: a decision at or below the run's `seq` is ignored, and the tool
 worker's answers (StepExecuted, part "done") change nothing here; `decide` turns them into StepCompleted.
+The run's session state starts as WorkflowStarted recorded it and changes with SessionStateUpdated; when
+the run ends (whatever its end), it becomes the session's stored state (`workflow_session_state`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .workflow_events import (
     ParallelExecutionStarted,
     RouterExecutionCompleted,
     RouterExecutionStarted,
+    SessionStateUpdated,
     StepCompleted,
     StepExecutionRequested,
     StepOutputEvent,
@@ -65,7 +68,12 @@ def evolve_workflow(state: SessionState, event: WorkflowEvent) -> SessionState:
         return state
     if event.is_terminal:
         workflows = {k: v for k, v in state.workflows.items() if k != run.run_id}
-        return replace(state, workflows=workflows, finished=state.finished | {run.run_id})
+        return replace(
+            state,
+            workflows=workflows,
+            finished=state.finished | {run.run_id},
+            workflow_session_state=run.session_state,
+        )
     run = _apply(replace(run, seq=event.seq), event)
     return replace(state, workflows={**state.workflows, run.run_id: run})
 
@@ -87,6 +95,7 @@ def _started(state: SessionState, event: WorkflowStarted) -> SessionState:
         additional_data=event.additional_data,
         started_at=event.created_at,
         seq=event.seq,
+        session_state=event.session_state or {},
     )
     return replace(state, workflows={**state.workflows, run.run_id: run})
 
@@ -101,6 +110,8 @@ def _apply(run: WorkflowRunState, event: WorkflowEvent) -> WorkflowRunState:
         return replace(run, started=run.started | {path}, decisions={**run.decisions, path: event.selected_steps})
     if isinstance(event, StepExecutionRequested):
         return replace(run, requested={**run.requested, path: event.seq})
+    if isinstance(event, SessionStateUpdated):
+        return replace(run, session_state=event.session_state)
     if isinstance(event, LoopIterationCompleted):
         return replace(run, decisions={**run.decisions, path: event.should_continue})
     if isinstance(event, StepOutputEvent):

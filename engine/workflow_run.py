@@ -3,12 +3,12 @@
 Called by `engine.run.decide` (the session-level dispatch) for:
 
 - `StartWorkflow`: WorkflowStarted, then the walk (`engine.workflow_walk`) starts the first step;
-- `StepExecuted` (the tool worker ran a function step): StepOutput / StepCompleted (or the failure
-  handling), then the walk goes on;
-- the terminal event of a step's agent run (`after_step_run`, routed by the run id
+- `StepExecuted` (the tool worker ran a function step): SessionStateUpdated when the function changed the
+  session state, StepOutput / StepCompleted (or the failure handling), then the walk goes on;
+- the terminal event of a step's agent or team run (`after_step_runs`, routed by the run id
   `<workflow run>~<path>`): its content and metrics become the step's StepOutput (StepCompleted), then
-  the walk goes on; these events join the agent run's own decision, so the step's RunCompleted and
-  the workflow's next events are one transaction;
+  the walk goes on; these events join the child run's own decision, so the step's RunCompleted (or
+  TeamRunCompleted) and the workflow's next events are one transaction;
 - `CancelRun` with the workflow run's id: RunCancelled for its running step agent runs, WorkflowCancelled.
 
 A failing step follows agno: by default (`on_error="skip"`) its output records the error and the run
@@ -28,6 +28,7 @@ from .state import Decision, DecisionContext, SessionState
 from .work import StepWork
 from .workflow import Parallel, Step, Workflow
 from .workflow_events import (
+    SessionStateUpdated,
     StepCompleted,
     StepError,
     StepExecuted,
@@ -42,11 +43,19 @@ from .workflow_events import (
     WorkflowStarted,
 )
 from .workflow_state import StepContext, WorkflowRunState, owner_run_id, step_run_id
-from .workflow_steps import start_step_run, step_message, step_metrics, stop_step_run
+from .workflow_steps import (
+    apply_state_changes,
+    initial_session_state,
+    start_step_run,
+    start_step_team_run,
+    step_message,
+    step_metrics,
+    stop_step_run,
+)
 from .workflow_types import StepInput, StepOutput, deepest_content
 from .workflow_walk import Walk
 
-__all__ = ["after_step_run", "decide_workflow"]
+__all__ = ["after_step_run", "after_step_runs", "decide_workflow"]
 
 
 def decide_workflow(state: SessionState, item: Command | RunEvent, ctx: DecisionContext) -> Decision:
@@ -68,8 +77,22 @@ def decide_workflow(state: SessionState, item: Command | RunEvent, ctx: Decision
     return walker.decision
 
 
+def after_step_runs(state: SessionState, decision: Decision, ctx: DecisionContext) -> Decision:
+    """Add the workflow's reaction to every step run (agent or team run, not a member) that `decision` ended.
+
+    `state` is the session state after `decision`; see `after_step_run`.
+    """
+    ended = [e.run_id for e in decision.events if e.is_terminal and e.workflow_run_id and not e.parent_run_id]
+    for run_id in dict.fromkeys(ended):
+        done = len(decision.events)
+        decision = after_step_run(state, run_id, decision, ctx)
+        for event in decision.events[done:]:
+            state = evolve(state, event)
+    return decision
+
+
 def after_step_run(state: SessionState, run_id: str, decision: Decision, ctx: DecisionContext) -> Decision:
-    """Add the workflow's reaction to `decision`, which ended the step agent run `run_id`.
+    """Add the workflow's reaction to `decision`, which ended the step's agent or team run `run_id`.
 
     `state` is the session state after `decision`. The decision is returned extended in place; unchanged
     when the workflow run is gone (ended, cancelled) or no longer waits for this step.
@@ -116,6 +139,10 @@ def _start_workflow(state: SessionState, command: StartWorkflow, ctx: DecisionCo
         user_id=command.user_id,
         additional_data=command.additional_data,
         workflow_steps=tuple(workflow.summary()),
+        session_state=initial_session_state(
+            state.workflow_session_state, workflow.session_state, command.session_state
+        ),
+        run_session_state=command.session_state,
     )
     state = evolve(state, started)
     walker = _Walker(state, state.workflows[command.run_id], workflow, ctx)
@@ -242,7 +269,7 @@ class _Walker(Walk):
     def start_leaf(self, path: str, node: Step, step_input: StepInput) -> None:
         fields = self.fields(path)
         self.emit(StepStarted, **fields)
-        if node.agent is None:
+        if node.executor is not None:
             requested = self.emit(StepExecutionRequested, **fields)
             self.decision.work.append(
                 StepWork(
@@ -255,26 +282,36 @@ class _Walker(Walk):
                     path=path,
                     step_input=step_input.to_dict(),
                     max_retries=node.max_retries,
+                    session_state=dict(self.wf.session_state),
+                    user_id=self.wf.user_id,
                 )
             )
-            return
-        if node.agent.id not in self.ctx.agents:
-            self.fail(f"agent {node.agent.id!r} of step {node.name!r} is not registered", "UnknownAgentError")
             return
         step = StepContext(
             self.wf.workflow_id, self.wf.run_id, fields["step_id"], node.name or "", fields["step_index"]
         )
+        run_id, message, user_id = step_run_id(self.wf.run_id, path), step_message(step_input), self.wf.user_id
+        if node.team is not None:
+            if node.team.id not in self.ctx.teams:
+                self.fail(f"team {node.team.id!r} of step {node.name!r} is not registered", "UnknownTeamError")
+                return
+            self._merge(
+                start_step_team_run(
+                    self.state, run_id=run_id, team_id=node.team.id, message=message, user_id=user_id, step=step,
+                    ctx=self.ctx,
+                )
+            )  # fmt: skip
+            return
+        assert node.agent is not None  # a Step has exactly one executor
+        if node.agent.id not in self.ctx.agents:
+            self.fail(f"agent {node.agent.id!r} of step {node.name!r} is not registered", "UnknownAgentError")
+            return
         self._merge(
             start_step_run(
-                self.state,
-                run_id=step_run_id(self.wf.run_id, path),
-                agent_id=node.agent.id,
-                message=step_message(step_input),
-                user_id=self.wf.user_id,
-                step=step,
+                self.state, run_id=run_id, agent_id=node.agent.id, message=message, user_id=user_id, step=step,
                 ctx=self.ctx,
             )
-        )
+        )  # fmt: skip
 
     def _base(self, path: str, node: Step) -> dict[str, Any]:
         return {
@@ -300,6 +337,10 @@ class _Walker(Walk):
         node = self._leaf(answer.path)
         if node is None:
             return
+        if answer.state_changes is not None or answer.state_removed:
+            state = apply_state_changes(self.wf.session_state, answer.state_changes or {}, answer.state_removed)
+            if state != self.wf.session_state:
+                self.emit(SessionStateUpdated, session_state=state, path=answer.path)
         if answer.output is None:
             self.leaf_failed(answer.path, node, answer.error or "the step failed")
         else:
@@ -310,7 +351,7 @@ class _Walker(Walk):
         self.walk()
 
     def on_step_run_finished(self, path: str, run_id: str, terminal: RunEvent) -> None:
-        """An agent step's run ended: RunCompleted gives the output; RunError / RunCancelled a failed one."""
+        """An agent or team step's run ended: (Team)RunCompleted gives the output; an error or cancel a failed one."""
         node = self._leaf(path)
         if node is None:
             return
@@ -326,7 +367,7 @@ class _Walker(Walk):
     def leaf_done(self, path: str, node: Step, output: StepOutput) -> None:
         """Agno's events for a finished step; a top-level function step sends StepOutput first."""
         fields = self.fields(path)
-        top_function = "." not in path and node.agent is None
+        top_function = "." not in path and node.executor is not None
         if top_function:
             self.emit(
                 StepOutputEvent, step_output=output, path=path, step_name=node.name, step_index=fields["step_index"]

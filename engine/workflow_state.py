@@ -78,6 +78,9 @@ class WorkflowRunState:
     decisions: Mapping[str, Any] = field(default_factory=dict)
     """Recorded results of user callables: a Condition's bool, a Router's chosen names, and per loop
     iteration path, whether the loop goes on."""
+    session_state: Mapping[str, Any] = field(default_factory=dict)
+    """The run's session state (agno `run_context.session_state`): as WorkflowStarted resolved it, then as
+    the last SessionStateUpdated left it. Treated as immutable: a change replaces the whole mapping."""
 
     def in_flight(self, path: str) -> bool:
         """True when the step at `path` started and has no output yet."""

@@ -1,4 +1,4 @@
-"""Workflow data passed between steps, in agno's shapes: `StepInput`, `StepOutput`, `HumanReview`.
+"""Workflow data passed between steps, in agno's shapes: `StepInput`, `StepOutput`, `HumanReview`, `RunContext`.
 
 `StepOutput.to_dict()` writes agno's `StepOutput.to_dict()` keys in agno's order (media fields always
 null, `steps` only when nested outputs exist); `StepInput` keeps agno's helpers (`get_step_content`,
@@ -15,7 +15,16 @@ from typing import Any, Literal
 
 from .errors import ConfigurationError, SchemaError
 
-__all__ = ["HumanReview", "OnError", "StepInput", "StepOutput", "as_step_output", "content_text", "deepest_content"]
+__all__ = [
+    "HumanReview",
+    "OnError",
+    "RunContext",
+    "StepInput",
+    "StepOutput",
+    "as_step_output",
+    "content_text",
+    "deepest_content",
+]
 
 OnError = Literal["fail", "skip"]
 
@@ -36,6 +45,23 @@ def _json_content(content: Any) -> Any:
     if hasattr(content, "model_dump"):  # a pydantic model, as agno's `model_dump(mode="json")`
         return content.model_dump(exclude_none=True, mode="json")
     return str(content)
+
+
+@dataclass(slots=True, kw_only=True)
+class RunContext:
+    """The part of agno's `RunContext` a function step gets when it has a `run_context` parameter.
+
+    `session_state` is the workflow run's session state as the step was requested: a private copy the
+    function may change in place (top-level keys set, changed or deleted are sent back and recorded).
+    """
+
+    run_id: str
+    """The workflow run's id."""
+    session_id: str
+    user_id: str | None = None
+    workflow_id: str | None = None
+    workflow_name: str | None = None
+    session_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,7 +5,7 @@ log file, and in tests. A run row's `run_data` is agno's stored `RunOutput.to_di
 messages, not history: agno's default `store_history_messages=False`). The fold is idempotent on
 duplicated worker answers (same message id / tool_call_id are applied once). A paused run's row has status
 PAUSED, agno's paused `content`, the held calls in `tools` and their `requirements`; RunContinued makes it
-RUNNING again and resolves those calls in place.
+RUNNING again and resolves those calls in place (team runs: see `projections.teams`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from engine import (
     RunEvent,
     RunPaused,
     RunStarted,
+    TeamRunCompleted,
+    TeamRunContinued,
+    TeamRunPaused,
     TeamRunStarted,
     ToolCallCompleted,
     ToolCallError,
@@ -31,7 +34,7 @@ from engine import (
     message_id,
 )
 
-from .teams import as_team_run, team_session_fields
+from .teams import as_team_run, fold_team_pause, rewrite_member_results, team_session_fields
 from .workflows import add_step_run, fold_workflow_event, step_run
 
 __all__ = ["SessionsView", "fold_event", "run_messages"]
@@ -89,6 +92,8 @@ def fold_event(view: SessionsView, event: RunEvent) -> None:
         return
     if data is row["run_data"]:
         row["status"] = data["status"]
+    elif isinstance(event, TeamRunCompleted):  # a team step's run: agno stores its members' runs in it
+        data["member_responses"] = [dict(r) for r in event.member_responses]
     row["updated_at"] = event.created_at
     view.dirty_runs.add(row["run_id"])
     session = view.sessions.get(event.session_id)
@@ -126,8 +131,13 @@ def _apply(view: SessionsView, data: dict[str, Any], event: RunEvent) -> bool:
         data.update(status="ERROR", content=event.content)
     elif isinstance(event, RunCancelled):
         data.update(status="CANCELLED", content=event.reason)
+    elif isinstance(event, TeamRunPaused):
+        return fold_team_pause(data, event)
     elif isinstance(event, RunPaused | RunContinued):
-        return _pause_or_continue(data, event)
+        changed = _pause_or_continue(data, event)
+        if changed and isinstance(event, TeamRunContinued):
+            rewrite_member_results(data, event)
+        return changed
     else:
         return False
     return True

@@ -3,9 +3,13 @@
 A workflow session row has `session_type` "workflow", its `workflow_id` and `workflow_data`
 (`{workflow_id, name, steps}`); each workflow run is one `agno_runs` row with `run_type` "workflow" whose
 `run_data` is agno's `WorkflowRunOutput.to_dict()`: input, content, step_results, metrics, and
-`step_executor_runs`, the agno `RunOutput` dicts of the steps' agent runs. Those agent runs get no row of
-their own (agno stores none); their events are folded into their entry of `step_executor_runs`, found
-from their run id (`<workflow run id>~<path>`).
+`step_executor_runs`, the agno `RunOutput` dicts of the steps' agent runs (`TeamRunOutput` dicts, with
+`member_responses`, for team steps). Those runs get no row of their own (agno stores none); their events
+are folded into their entry of `step_executor_runs`, found from their run id (`<workflow run id>~<path>`).
+A team step's member runs get no entry either (as in agno): they are in the team's `member_responses`.
+
+The session's `session_data["session_state"]` is the workflow session state as the log records it: a
+run's WorkflowStarted sets it (the state the run starts with), each SessionStateUpdated replaces it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from engine import (
     STEP_RUN_SEPARATOR,
     RunStarted,
+    SessionStateUpdated,
     StepCompleted,
     StepOutput,
     StepOutputEvent,
+    TeamRunStarted,
     WorkflowCancelled,
     WorkflowCompleted,
     WorkflowError,
@@ -40,7 +46,7 @@ def _new_session(event: WorkflowStarted) -> dict[str, Any]:
         "team_id": None,
         "workflow_id": event.workflow_id,
         "user_id": event.user_id,
-        "session_data": {"session_state": {}, "session_metrics": {}},
+        "session_data": {"session_state": dict(event.session_state or {}), "session_metrics": {}},
         "agent_data": None,
         "team_data": None,
         "workflow_data": {
@@ -62,6 +68,7 @@ def _started(view: SessionsView, event: WorkflowStarted) -> None:
     session = view.sessions.get(event.session_id)
     if session is None:
         session = view.sessions[event.session_id] = _new_session(event)
+    session["session_data"]["session_state"] = dict(event.session_state or {})
     run_data: dict[str, Any] = {
         "input": event.input,
         "content": None,
@@ -145,6 +152,8 @@ def fold_workflow_event(view: SessionsView, event: WorkflowEvent) -> None:
     if isinstance(event, WorkflowStarted):
         _started(view, event)
         return
+    if isinstance(event, SessionStateUpdated):
+        _state_updated(view, event)
     row = view.runs.get(event.run_id)
     if row is None or row["run_data"]["status"] != "RUNNING" or not _apply(row["run_data"], event):
         return
@@ -155,6 +164,15 @@ def fold_workflow_event(view: SessionsView, event: WorkflowEvent) -> None:
     if session is not None:
         session["updated_at"] = max(session.get("updated_at") or 0, event.created_at)
         view.dirty_sessions.add(event.session_id)
+
+
+def _state_updated(view: SessionsView, event: SessionStateUpdated) -> None:
+    row = view.runs.get(event.run_id)
+    session = view.sessions.get(event.session_id)
+    if session is None or row is None or row["run_data"]["status"] != "RUNNING":
+        return  # a redelivered update of an ended run must not undo a later run's state
+    session["session_data"]["session_state"] = dict(event.session_state)
+    view.dirty_sessions.add(event.session_id)
 
 
 def step_run(view: SessionsView, run_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -169,11 +187,19 @@ def step_run(view: SessionsView, run_id: str) -> tuple[dict[str, Any], dict[str,
 
 
 def add_step_run(view: SessionsView, event: RunStarted, run_data: dict[str, Any]) -> None:
-    """Add a step agent run's `RunOutput` dict to its workflow run's `step_executor_runs` (once)."""
+    """Add a step's agent or team run's `RunOutput` dict to its workflow run's `step_executor_runs` (once).
+
+    A team step's member runs (their RunStarted carries the step's fields too) get no entry.
+    """
     row = view.runs.get(event.workflow_run_id or "")
-    if row is None or step_run(view, event.run_id) is not None:
+    if row is None or event.parent_run_id is not None or step_run(view, event.run_id) is not None:
         return
-    run_data.update(parent_run_id=event.workflow_run_id, workflow_step_id=event.step_id, metadata={})
+    run_data.update(parent_run_id=event.workflow_run_id, workflow_step_id=event.step_id)
+    if isinstance(event, TeamRunStarted):  # agno's TeamRunOutput.to_dict(): team_id / team_name, no metadata
+        team = {"run_id": run_data.pop("run_id"), "team_id": run_data.pop("agent_id")}
+        run_data = {**team, "team_name": run_data.pop("agent_name"), **run_data}
+    else:
+        run_data["metadata"] = {}
     row["run_data"]["step_executor_runs"].append(run_data)
     row["updated_at"] = max(row["updated_at"], event.created_at)
     view.dirty_runs.add(row["run_id"])

@@ -6,6 +6,14 @@ uses function executors only (no model), is run with `Workflow.arun(stream=True,
 (what AgentOS streams for `POST /workflows/{id}/runs`) and each event is stored as AgentOS serialises it
 (`event.to_json()`). `tests/integration/workflow_agents.py` defines the same workflows for agnostream;
 `tests/integration/test_workflow_http.py` compares the two.
+
+Two more captures need more than function steps:
+- `team_step.json`: a `Step(team=...)` (coordinate mode, one member) followed by a function step. The
+  team's models are `OpenAIChat` on the scripted OpenAI-compatible stub of `capture_agno_requests.py`
+  (loopback only): the leader delegates, the member answers, the leader answers.
+- `session_state.json`: `{"runs": [events of run 1, events of run 2], "session_state": ...}`: a workflow
+  with `session_state` defaults whose function step mutates `run_context.session_state`, run twice in
+  one session (the first run with a `session_state` argument), and the session's stored state after.
 """
 
 from __future__ import annotations
@@ -16,8 +24,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agno.run.base import RunContext
 from agno.workflow import Condition, Loop, Parallel, Router, Step, Steps, Workflow
 from agno.workflow.types import HumanReview, StepInput, StepOutput
+
+HERE = Path(__file__).resolve().parent
 
 
 def fa(si: StepInput) -> StepOutput:
@@ -77,15 +88,77 @@ async def capture(workflow: Workflow) -> list[dict[str, Any]]:
     return events
 
 
-async def capture_all() -> dict[str, list[dict[str, Any]]]:
-    return {name: await capture(workflow) for name, workflow in workflows().items()}
+DELEGATION = {"member_id": "m1", "task": "Say hi"}
+TEAM_REPLIES: list[dict[str, Any]] = [
+    {"tool_calls": [{"id": "call_1", "name": "delegate_task_to_member", "arguments": json.dumps(DELEGATION)}]},
+    {"text": "hi from M1"},
+    {"text": "The team says hi"},
+]  # fmt: skip
+"""The scripted model answers of the team step, in request order: leader, member, leader."""
+
+
+def team_workflow(base_url: str) -> Workflow:
+    from agno.agent import Agent
+    from agno.models.openai import OpenAIChat
+    from agno.team import Team
+
+    def model() -> OpenAIChat:
+        return OpenAIChat(id="fake-model", base_url=base_url, api_key="test")
+
+    member = Agent(id="m1", name="M1", model=model(), telemetry=False)
+    team = Team(id="tm", name="TM", members=[member], model=model(), telemetry=False)
+    return Workflow(id="w", name="W", steps=[Step(name="t", team=team), fc])
+
+
+def count(step_input: StepInput, run_context: RunContext) -> str:
+    state = run_context.session_state
+    assert state is not None
+    state["n"] = state.get("n", 0) + 1
+    state.setdefault("seen", []).append(step_input.input)
+    return f"n={state['n']}"
+
+
+async def capture_session_state() -> dict[str, Any]:
+    from agno.db.in_memory import InMemoryDb
+
+    workflow = Workflow(
+        id="w",
+        name="W",
+        db=InMemoryDb(),
+        session_state={"n": 10, "d": {"a": 1}},
+        steps=[Step(name="a", executor=count)],
+    )
+    runs = []
+    for index, extra in enumerate(({"session_state": {"d": {"b": 2}}}, {})):
+        events: list[dict[str, Any]] = []
+        async for event in workflow.arun(
+            input=f"run{index}", stream=True, stream_events=True, session_id="s1", **extra
+        ):
+            events.append(json.loads(event.to_json(separators=(",", ":"), indent=None)))
+        runs.append(events)
+    return {"runs": runs, "session_state": await workflow.aget_session_state(session_id="s1")}
+
+
+async def capture_all() -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    from capture_agno_requests import Stub
+
+    captured: dict[str, Any] = {name: await capture(workflow) for name, workflow in workflows().items()}
+    with Stub() as stub:
+        stub.replies.extend(TEAM_REPLIES)
+        captured["team_step"] = await capture(team_workflow(stub.base_url))
+        if stub.replies:
+            raise SystemExit(f"team_step: agno left {len(stub.replies)} scripted replies unused")
+    captured["session_state"] = await capture_session_state()
+    return captured
 
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, events in asyncio.run(capture_all()).items():
         (out / f"{name}.json").write_text(json.dumps(events, indent=1, ensure_ascii=False) + "\n")
-        print(f"{name}: {[e['event'] for e in events]}")
+        runs = events["runs"] if isinstance(events, dict) else [events]
+        print(f"{name}: {[[e['event'] for e in run] for run in runs]}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ __all__ = ["STREAM_END", "EventTap", "Subscription"]
 
 STREAM_END = frozenset(
     {"RunCompleted", "RunError", "RunCancelled", "RunPaused", "WorkflowCompleted", "WorkflowError", "WorkflowCancelled"}
-    | {"TeamRunCompleted", "TeamRunError", "TeamRunCancelled"}
+    | {"TeamRunCompleted", "TeamRunError", "TeamRunCancelled", "TeamRunPaused"}
 )
 """Events after which a run's stream ends (agno's terminal SSE frames; a paused run's stream ends too).
 

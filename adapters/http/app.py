@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..runtime import Runtime
-from . import agents, control, run_control, runs, sessions, teams, workflows
+from . import agents, control, run_control, runs, sessions, team_control, teams, workflows
 from .errors import install_error_handlers
 
 __all__ = ["create_app"]
@@ -69,6 +69,7 @@ def create_app(runtime: Runtime, *, security_key: str | None = None, manage_runt
     app.include_router(run_control.router)
     app.include_router(sessions.router)
     app.include_router(teams.router)
+    app.include_router(team_control.router)
     app.include_router(workflows.router)
     app.include_router(control.router)
     return app

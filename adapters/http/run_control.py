@@ -38,7 +38,7 @@ from streams import Subscription
 from .runs import SSE_HEADERS, pending_response, runtime_for
 from .sse import IndexedEvent, indexed_events, indexed_frame, indexed_stream, run_output, stream_status
 
-__all__ = ["router"]
+__all__ = ["SESSION_ID_REQUIRED", "router"]
 
 router = APIRouter(tags=["Agents"])
 
@@ -71,6 +71,12 @@ def _paused_run(past: Sequence[dict[str, Any]], agent_id: str, run_id: str) -> R
         except SchemaError:
             continue
     run = state.runs.get(run_id)
+    if run is not None and run.parent_run_id is not None:
+        raise HTTPException(
+            status_code=409,
+            detail=f"Cannot continue run {run_id}: it is a member run of team run {run.parent_run_id}; "
+            "continue the team run",
+        )
     if run is None:
         status = stream_status(past)
         if status == "CANCELLED":
@@ -180,9 +186,9 @@ async def _replay(run_id: str, status: str, prior: Sequence[IndexedEvent], after
 
 
 async def _catch_up_then_follow(
-    run_id: str, prior: Sequence[IndexedEvent], subscription: Subscription, after: int
+    run_id: str, prior: Sequence[IndexedEvent], subscription: Subscription, after: int, *, kind: str = "agent"
 ) -> AsyncIterator[bytes]:
-    """A running run: `catch_up` and the missed events, `subscribed`, then the live events."""
+    """A running run (`kind` agent or team): `catch_up` and the missed events, `subscribed`, then the live ones."""
     missed = [(i, e) for i, e in prior if i > after]
     if missed:
         yield _notice(
@@ -203,7 +209,7 @@ async def _catch_up_then_follow(
             "run_id": run_id,
             "status": "running",
             "current_event_count": len(prior),
-            "message": "Subscribed to agent run. Receiving live events.",
+            "message": f"Subscribed to {kind} run. Receiving live events.",
         },
     )
     async for frame in indexed_stream(prior, subscription, after=after):

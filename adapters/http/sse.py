@@ -41,7 +41,8 @@ IndexedEvent = tuple[int, RunEvent]
 _TERMINAL = frozenset({"RunCompleted", "RunError", "RunCancelled"})
 
 CONTENT_ONLY_EVENTS = frozenset(
-    {"RunContent", "RunError", "RunCancelled", "RunPaused", "TeamRunContent", "TeamRunError", "TeamRunCancelled"}
+    {"RunContent", "RunError", "RunCancelled", "RunPaused"}
+    | {"TeamRunContent", "TeamRunError", "TeamRunCancelled", "TeamRunPaused"}
 )
 """Events sent when `stream_events=false` (agno's SDK default streams only content and terminal errors)."""
 

@@ -5,7 +5,8 @@ A team run's stream carries its member runs' events, interleaved as they happen 
 member's `RunStarted` … `RunCompleted` (with `parent_run_id`), `TeamToolCallCompleted`, … `TeamRunCompleted`.
 Form fields of a new run are those of an agent run (`message`, `stream`, `stream_events`, `session_id`,
 `user_id`, `background`) plus agno's vestigial `monitor`. `stream=false` returns agno's TeamRunOutput JSON
-(with `member_responses`).
+(with `member_responses`). A team run paused for a human (TeamRunPaused) is continued and its stream
+resumed by the routes of `team_control`.
 """
 
 from __future__ import annotations

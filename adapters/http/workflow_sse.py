@@ -6,7 +6,9 @@ frames are agno's (``event: X\ndata: {...}\n\n``). Two things are added on the w
 seen so far: the agent runs' worker events (ModelRequestStarted, RunContent, ...) get the step's
 `workflow_id`, `workflow_run_id`, `step_id`, `step_name`, `step_index` (recorded on the run's
 RunStarted), and WorkflowCompleted gets `step_executor_runs`, the step agent runs as agno `RunOutput`
-dicts, folded by the sessions view.
+dicts, folded by the sessions view. A team step's team run and its member runs stream the same way (their
+RunStarted carry the step's fields too); its TeamRunCompleted shows the `session_state` agno sends for a
+team run inside a workflow (a standalone team run's has none, so the event keeps it internal).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from engine import RunEvent, RunStarted, SchemaError, WorkflowCompleted, decode_event
+from engine import RunEvent, RunStarted, SchemaError, TeamRunCompleted, WorkflowCompleted, decode_event
 from projections import SessionsView, fold_event
 from streams import Subscription
 
@@ -52,6 +54,8 @@ class WorkflowStream:
         data = event.to_agno()
         for key, field in self._steps.get(event.run_id, {}).items():
             data.setdefault(key, field)
+        if isinstance(event, TeamRunCompleted) and event.workflow_run_id is not None:
+            data["session_state"] = event.session_state
         if isinstance(event, WorkflowCompleted) and event.run_id == self.run_id:
             runs = self.output().get("step_executor_runs")
             if runs:  # agno's RunOutput.to_dict() leaves out None values and empty lists

@@ -2,7 +2,8 @@
 
 Form fields of a new run (urlencoded or multipart, as agno): `message` (required), `stream` (default
 true), `session_id` (default a fresh uuid4), `user_id`, `additional_data` (a JSON object, passed to every
-step as `StepInput.additional_data`), `background` (default false). `stream=true` answers agno's SSE frames
+step as `StepInput.additional_data`), `session_state` (a JSON object, deep-merged over the session's stored
+state for this run), `background` (default false). `stream=true` answers agno's SSE frames
 (`adapters.http.workflow_sse`); `stream=false` waits for the run and answers its `WorkflowRunOutput`;
 `background=true, stream=false` answers 202 `{run_id, session_id, status: "PENDING"}` at once. As for
 agents, the run never depends on the client's connection, and every route reads the log, so it works on
@@ -22,6 +23,7 @@ from engine import Condition, Router, Step, Workflow, WorkflowNode, node_childre
 from ..runtime import Runtime
 from .agents import agent_response
 from .runs import SSE_HEADERS, _first_event, cancel_response, pending_response
+from .teams import team_response
 from .workflow_sse import workflow_output, workflow_sse_stream
 
 __all__ = ["router", "workflow_response"]
@@ -38,10 +40,12 @@ def _workflow(request: Request, workflow_id: str) -> tuple[Runtime, Workflow]:
 
 
 def _step_tree(node: WorkflowNode) -> dict[str, Any]:
-    """Agno's `to_dict_for_steps()` entry of a node, None values pruned; agents as AgentResponse."""
+    """Agno's `to_dict_for_steps()` entry of a node (None values pruned; agents and teams as their responses)."""
     entry: dict[str, Any] = {"name": node.name, "description": node.description, "type": type(node).__name__}
     if isinstance(node, Step) and node.agent is not None:
         entry["agent"] = agent_response(node.agent)
+    if isinstance(node, Step) and node.team is not None:
+        entry["team"] = {k: v for k, v in team_response(node.team).items() if v is not None}
     nested = node_children(node)
     if isinstance(node, Condition):
         entry["steps"] = [_step_tree(c) for suffix, c in nested if not suffix.startswith("e")]
@@ -80,15 +84,16 @@ async def get_workflow(workflow_id: str, request: Request) -> dict[str, Any]:
     return workflow_response(workflow)
 
 
-def _additional_data(value: str | None) -> dict[str, Any] | None:
+def _json_object(field: str, value: str | None) -> dict[str, Any] | None:
+    """A form field holding a JSON object; None when absent or empty; 422 when it is not a JSON object."""
     if value is None or value == "":
         return None
     try:
         data = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        raise HTTPException(status_code=422, detail=f"additional_data: invalid JSON ({exc})") from exc
+        raise HTTPException(status_code=422, detail=f"{field}: invalid JSON ({exc})") from exc
     if not isinstance(data, dict):
-        raise HTTPException(status_code=422, detail="additional_data: must be a JSON object")
+        raise HTTPException(status_code=422, detail=f"{field}: must be a JSON object")
     return data
 
 
@@ -101,13 +106,15 @@ async def create_workflow_run(
     session_id: Annotated[str | None, Form()] = None,
     user_id: Annotated[str | None, Form()] = None,
     additional_data: Annotated[str | None, Form(description="JSON object passed to every step")] = None,
+    session_state: Annotated[str | None, Form(description="JSON object merged into the session state")] = None,
     background: Annotated[bool, Form(description="Return at once; the run goes on without the client")] = False,
 ) -> StreamingResponse | JSONResponse | dict[str, Any]:
     """Start a run of `workflow_id`: SSE when `stream` is true, else the WorkflowRunOutput JSON."""
     runtime, _workflow_def = _workflow(request, workflow_id)
-    data = _additional_data(additional_data)
+    data = _json_object("additional_data", additional_data)
+    state = _json_object("session_state", session_state)
     command, subscription = await runtime.start_workflow(
-        workflow_id, message, session_id=session_id or None, user_id=user_id, additional_data=data
+        workflow_id, message, session_id=session_id or None, user_id=user_id, additional_data=data, session_state=state
     )
     if background and not stream:
         await _first_event(subscription)

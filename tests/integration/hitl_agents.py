@@ -4,15 +4,19 @@
 (requires_confirmation), its second streams "The weather in Paris is sunny and 21C. ". The others answer,
 after their held call, with the tool message they got, so a test sees what the model was told. `slow`
 streams 200 words 50 ms apart (10 s), for cancels.
+
+Teams: `hitl-team` delegates the user's message to its member `team-recorder`, whose `record` tool needs
+confirmation, then answers with what the member said; `guarded-team`'s leader calls its own `record`
+(confirmation) itself, then answers with the tool's result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.models.scripted import FunctionModel, ScriptedCall, ScriptedModel, Turn, step_of
-from engine import Agent, Message, Tool
+from engine import Agent, Message, Team, Tool
 
 
 def delete_file(path: str) -> str:
@@ -126,6 +130,51 @@ agents = [
         id="recorder",
         name="Recorder",
         model=FunctionModel(_record_turn, id="fake-model", provider="OpenAI", name="OpenAI Chat"),
+        tools=[Tool.from_callable(record, requires_confirmation=True)],
+    ),
+]
+
+
+def _last(messages: Sequence[Message], role: str) -> str:
+    return next(m.content or "" for m in reversed(messages) if m.role == role)
+
+
+def _lead_turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+    if step_of(messages) == 0:
+        call = ScriptedCall("delegate_task_to_member", {"member_id": "team-recorder", "task": _last(messages, "user")})
+        return Turn(tool_calls=(call,))
+    return Turn(text=f"The member said: {_last(messages, 'tool')}")
+
+
+def _guarded_turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+    if step_of(messages) == 0:
+        return Turn(tool_calls=(ScriptedCall("record", {"path": _last(messages, "user")}),))
+    return Turn(text=f"Recorded: {_last(messages, 'tool')}")
+
+
+def _model(fn: Callable[[Sequence[Message], Sequence[Tool]], Turn]) -> FunctionModel:
+    return FunctionModel(fn, id="fake-model", provider="OpenAI", name="OpenAI Chat")
+
+
+teams = [
+    Team(
+        id="hitl-team",
+        name="HITL Team",
+        model=_model(_lead_turn),
+        members=[
+            Agent(
+                id="team-recorder",
+                name="Team Recorder",
+                model=_model(_record_turn),
+                tools=[Tool.from_callable(record, requires_confirmation=True)],
+            )
+        ],
+    ),
+    Team(
+        id="guarded-team",
+        name="Guarded Team",
+        model=_model(_guarded_turn),
+        members=[Agent(id="helper", name="Helper", model=_model(lambda _m, _t: Turn(text="ok")))],
         tools=[Tool.from_callable(record, requires_confirmation=True)],
     ),
 ]

@@ -200,7 +200,7 @@ async def test_workflow_routes_and_the_sessions_view(server: str, runtime: Runti
 
 async def test_the_recorded_log_replays_without_divergence(server: str, runtime: Runtime) -> None:
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        for name in ("w1", *sorted(primitives())):
+        for name in ("w1", "team_step", "session_state", *sorted(primitives())):
             await run_workflow(client, name, session_id=f"replay-{name}")
     values: list[dict[str, Any]] = []
     for partition in range(4):
@@ -212,3 +212,51 @@ async def test_the_recorded_log_replays_without_divergence(server: str, runtime:
 
     assert report.ok, report.divergences[:1]
     assert report.decisions_checked > 50
+
+
+async def test_a_team_step_streams_what_agno_streams(server: str, runtime: Runtime) -> None:
+    capture = [(e["event"], e) for e in json.loads((AGNO / "team_step.json").read_text())]
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        ours = await run_workflow(client, "team_step", session_id="ts")
+
+    # AgentOS sends WorkflowCompleted.metadata; `Workflow.arun`, which the capture ran, leaves it out.
+    assert_like_capture([(n, {k: v for k, v in d.items() if k != "metadata"}) for n, d in ours], capture)
+    workflow_run = ours[0][1]["run_id"]
+    team_run = next(d for n, d in ours if n == "TeamRunStarted")["run_id"]
+    member_run = next(d for n, d in ours if n == "RunStarted")["run_id"]
+    step = next(d for n, d in ours if n == "StepStarted")
+    for name, data in ours[2:-5]:  # the team's events and its member's, the workers' included
+        assert data["run_id"] in (team_run, member_run), name
+        assert (data["workflow_run_id"], data["step_id"], data["step_name"], data["step_index"]) == (
+            workflow_run, step["step_id"], "t", 0,
+        ), name  # fmt: skip
+        assert data.get("parent_run_id") == (team_run if data["run_id"] == member_run else None), name
+    step_output = next(d for n, d in ours if n == "StepCompleted")["step_response"]
+    assert (step_output["executor_type"], step_output["executor_name"]) == ("team", "TM")
+    assert (step_output["content"], step_output["step_run_id"]) == ("The team says hi", team_run)
+    completed = ours[-1][1]
+    assert completed["metrics"]["steps"]["t"]["executor_type"] == "team"
+    (executor_run,) = completed["step_executor_runs"]
+    assert (executor_run["run_id"], executor_run["parent_run_id"], executor_run["team_id"]) == (
+        team_run, workflow_run, "tm",
+    )  # fmt: skip
+    assert [r["content"] for r in executor_run["member_responses"]] == ["hi from M1"]
+
+
+async def test_session_state_persists_across_runs_as_in_agnos_capture(server: str, runtime: Runtime) -> None:
+    capture = json.loads((AGNO / "session_state.json").read_text())
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        first = await run_workflow(
+            client, "session_state", message="run0", session_id="st", session_state='{"d": {"b": 2}}'
+        )
+        second = await run_workflow(client, "session_state", message="run1", session_id="st")
+        bad = await client.post("/workflows/session_state/runs", data={"message": "x", "session_state": "[1]"})
+        assert runtime.projection is not None
+        await runtime.projection.wait_caught_up()
+        session = (await client.get("/sessions/st")).json()
+
+    for ours, theirs in zip((first, second), capture["runs"], strict=True):
+        assert_like_capture(ours, [(e["event"], e) for e in theirs])
+        assert [comparable(d) for _n, d in ours] == [comparable(e) for e in theirs]  # n=11, then n=12
+    assert bad.status_code == 422
+    assert session["session_state"] == capture["session_state"]

@@ -1,11 +1,12 @@
-"""Workflows for the HTTP and crash tests: the agno capture's one-step agent workflow, and the function-step
-workflows of `scripts/capture_agno_workflows.py` (same names, steps and executors as captured from agno)."""
+"""Workflows for the HTTP and crash tests: the agno capture's one-step agent workflow, and the workflows of
+`scripts/capture_agno_workflows.py` (same names, steps, executors and scripted model answers as captured from
+agno): the function-step primitives, the team step, the session-state counter."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from adapters.models.scripted import ScriptedModel, Turn
+from adapters.models.scripted import ScriptedCall, ScriptedModel, Turn
 from engine import (
     Agent,
     Condition,
@@ -13,10 +14,12 @@ from engine import (
     Loop,
     Parallel,
     Router,
+    RunContext,
     Step,
     StepInput,
     StepOutput,
     Steps,
+    Team,
     Workflow,
 )
 
@@ -82,7 +85,34 @@ def primitives() -> dict[str, Workflow]:
     }  # fmt: skip
 
 
+def _openai(*turns: Turn) -> ScriptedModel:
+    return ScriptedModel(list(turns), id="fake-model", provider="OpenAI", name="OpenAI Chat")
+
+
+TEAM = Team(
+    id="tm",
+    name="TM",
+    members=[Agent(id="m1", name="M1", model=_openai(Turn(text="hi from M1")))],
+    model=_openai(
+        Turn(tool_calls=(ScriptedCall("delegate_task_to_member", {"member_id": "m1", "task": "Say hi"}),)),
+        Turn(text="The team says hi"),
+    ),
+)
+"""The captured team step's team: the leader delegates `Say hi` to M1, then answers (`TEAM_REPLIES`)."""
+
+
+def count(step_input: StepInput, run_context: RunContext) -> str:
+    state = run_context.session_state
+    state["n"] = state.get("n", 0) + 1
+    state.setdefault("seen", []).append(step_input.input)
+    return f"n={state['n']}"
+
+
 workflows = [
     Workflow(id="w1", name="Weather Flow", steps=[Step(name="forecast", agent=WF_AGENT)]),
     *primitives().values(),
+    Workflow(id="team_step", name="W", steps=[Step(name="t", team=TEAM), fc]),
+    Workflow(
+        id="session_state", name="W", session_state={"n": 10, "d": {"a": 1}}, steps=[Step(name="a", executor=count)]
+    ),
 ]

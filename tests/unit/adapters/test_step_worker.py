@@ -13,6 +13,7 @@ import pytest
 from adapters.step_worker import StepExecutor, ToolTopicHandler
 from adapters.tool_worker import ToolExecutor
 from engine import (
+    RunContext,
     RunEvent,
     Step,
     StepExecuted,
@@ -56,6 +57,29 @@ def slow(_si: StepInput) -> str:
     return "late"
 
 
+SEEN: list[RunContext] = []
+
+
+def stateful(si: StepInput, run_context: RunContext) -> str:
+    SEEN.append(run_context)
+    state = run_context.session_state
+    state["n"] += 1
+    state["d"]["x"] = 1  # a nested change: the whole top-level key is recorded
+    del state["gone"]
+    state["obj"] = object()  # not JSON: recorded as its str(), as agno stores it
+    return "ok"
+
+
+async def async_stateful(_si: StepInput, run_context: RunContext) -> str:
+    run_context.session_state["a"] = "async"
+    return "ok"
+
+
+def stateful_then_broken(_si: StepInput, run_context: RunContext) -> str:
+    run_context.session_state["n"] = 99
+    raise RuntimeError("half done")
+
+
 WORKFLOW = Workflow(
     id="w",
     name="W",
@@ -65,14 +89,20 @@ WORKFLOW = Workflow(
         Step(name="flaky", executor=flaky, max_retries=2),
         Step(name="broken", executor=broken, max_retries=1),
         Step(name="slow", executor=slow),
+        Step(name="stateful", executor=stateful),
+        Step(name="async_stateful", executor=async_stateful),
+        Step(name="half", executor=stateful_then_broken, max_retries=1),
     ],
 )
 
 
-def work(path: str, max_retries: int = 0, workflow_id: str = "w", **step_input: Any) -> StepWork:
+def work(
+    path: str, max_retries: int = 0, workflow_id: str = "w", state: dict[str, Any] | None = None, **step_input: Any
+) -> StepWork:
     return StepWork(
         run_id="w1", session_id="s1", agent_id="", seq=7, created_at=1, workflow_id=workflow_id, path=path,
-        step_input=StepInput(**step_input).to_dict(), max_retries=max_retries,
+        step_input=StepInput(**step_input).to_dict(), max_retries=max_retries, session_state=state or {},
+        user_id="u1",
     )  # fmt: skip
 
 
@@ -132,3 +162,29 @@ async def test_the_tools_topic_handler_routes_by_kind() -> None:
 
     assert isinstance(step_answer, StepExecuted)
     assert isinstance(tool_answer, ToolCallError)
+
+
+async def test_a_function_with_run_context_gets_a_copy_of_the_state_and_its_changes_are_answered() -> None:
+    state = {"n": 1, "d": {"a": 1}, "gone": True, "same": [1]}
+
+    event = await answer(work("5", state=state))
+
+    context = SEEN[-1]
+    assert (context.run_id, context.session_id, context.user_id, context.workflow_id) == ("w1", "s1", "u1", "w")
+    assert context.workflow_name == "W"
+    assert state == {"n": 1, "d": {"a": 1}, "gone": True, "same": [1]}  # the work item's state is untouched
+    assert event.state_changes is not None
+    assert {k: v for k, v in event.state_changes.items() if k != "obj"} == {"n": 2, "d": {"a": 1, "x": 1}}
+    assert event.state_changes["obj"].startswith("<object object")
+    assert event.state_removed == ("gone",)
+
+
+async def test_an_async_function_gets_a_run_context_and_others_answer_no_state() -> None:
+    assert (await answer(work("6"))).state_changes == {"a": "async"}
+    plain = await answer(work("0", input="hi"))
+    assert (plain.state_changes, plain.state_removed) == (None, ())
+
+
+async def test_a_failed_functions_changes_are_not_kept() -> None:
+    event = await answer(work("7", max_retries=1, state={"n": 1}))
+    assert (event.error, event.attempts, event.state_changes) == ("half done", 2, None)

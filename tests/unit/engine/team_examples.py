@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import Message, TaskBoard, TeamTask, ToolExecution
+from engine import Message, Requirement, TaskBoard, TeamTask, ToolExecution
 
 TASK = TeamTask(id="t-1", title="Research", description="Find it", assignee="m1", dependencies=("t-0",))
 BOARD = TaskBoard(tasks=(TASK,), goal_complete=True, completion_summary="done")
@@ -16,6 +16,20 @@ DELEGATION = ToolExecution(
     child_run_id="m-run",
     stop_after_tool_call=True,
     created_at=12,
+)
+
+HELD = ToolExecution(
+    tool_call_id="c2", tool_name="delete_file", tool_args={"path": "/tmp/x"}, requires_confirmation=True, created_at=12
+)
+MEMBER_REQUIREMENT = Requirement(
+    id="r1",
+    created_at="2026-01-01T00:00:00+00:00",
+    tool_execution=HELD,
+    member_agent_id="m1",
+    member_agent_name="M1",
+    member_run_id="m-run",
+    confirmation=True,
+    confirmation_note="ok",
 )
 
 TEAM_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -60,6 +74,20 @@ TEAM_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "TeamRunError": {"content": "boom", "error_type": "X", "error_id": "e1", "additional_data": {"a": 1}},
     "TeamRunCancelled": {"reason": "stop", "cancelled_by": "p0"},
+    "TeamRunPaused": {
+        "content": "Team run paused. The following require input:\n- M1: delete_file requires confirmation",
+        "tools": (DELEGATION,),
+        "requirements": (MEMBER_REQUIREMENT,),
+    },
+    "TeamRequirementsResolved": {"requirements": (MEMBER_REQUIREMENT,), "user_id": "u1", "member_run_ids": ("m-run",)},
+    "TeamRunContinued": {
+        "updates": (HELD,),
+        "user_id": "u1",
+        "tools": (HELD,),
+        "messages": (Message(id="m-tool", role="tool", content="rejected", tool_call_id="c2"),),
+        "member_tools": (DELEGATION,),
+        "member_messages": (Message(id="m-del", role="tool", content="It is sunny.", tool_call_id="c1"),),
+    },
     "TeamTaskIterationStarted": {
         "iteration": 2,
         "max_iterations": 3,

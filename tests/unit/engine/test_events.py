@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -262,7 +262,13 @@ def test_event_classes_mark_terminal_and_internal_kinds() -> None:
     internal = {tag for tag, cls in EVENT_TYPES.items() if cls.is_internal} - set(WORKFLOW_EXAMPLES)
 
     assert terminal == {"RunCompleted", "RunError", "RunCancelled"}
-    assert internal == {"ModelRequested", "ModelRequestFailed", "ToolCallRequested", "ToolCallPaused"}
+    assert internal == {
+        "ModelRequested",
+        "ModelRequestFailed",
+        "ToolCallRequested",
+        "ToolCallPaused",
+        "TeamRequirementsResolved",
+    }
 
 
 def test_model_request_completed_usage_collects_the_usage_fields() -> None:
@@ -384,7 +390,9 @@ def test_command_to_dict_turns_tuples_into_lists() -> None:
 
 @pytest.mark.parametrize("record", [{}, {"command": "Nope"}, {"command": 1}])
 def test_decode_command_rejects_an_unknown_command(record: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError, match=r"unknown command .*known: CancelRun, ContinueRun, StartRun"):
+    with pytest.raises(
+        SchemaError, match=r"unknown command .*known: CancelRun, ContinueRun, ContinueTeamRun, StartRun"
+    ):
         decode_command(record)
 
 
@@ -424,6 +432,7 @@ def test_work_items_round_trip() -> None:
         "tool_call_id": "c1",
         "tool_name": "t",
         "arguments": "{}",
+        "is_team": False,
     }
     assert decode_work(tool.to_dict()) == tool
 
@@ -684,5 +693,20 @@ def test_requirements_round_trip_and_name_what_is_missing() -> None:
 
     assert Requirement.from_dict(requirement.to_dict()) == requirement
     assert set(requirement.to_dict()) == {"id", "created_at", "tool_execution", "user_input_schema"}
-    with pytest.raises(SchemaError, match="requirement is missing 'created_at'"):
-        Requirement.from_dict({"id": "q1", "tool_execution": HELD.to_dict()})
+    with pytest.raises(SchemaError, match="requirement is missing 'id'"):
+        Requirement.from_dict({"created_at": "x", "tool_execution": HELD.to_dict()})
+    with pytest.raises(SchemaError, match="requirement is missing 'tool_execution'"):
+        Requirement.from_dict({"id": "q1"})
+    # a client's answer: agno's requirement-level fields win over the tool execution's
+    answered = Requirement.from_dict(
+        {"id": "q1", "tool_execution": HELD.to_dict(), "confirmation": False, "confirmation_note": "no"}
+    )
+    assert answered.created_at == ""
+    assert (answered.answered().confirmed, answered.answered().confirmation_note) == (False, "no")
+    member = replace(requirement, member_agent_id="m1", member_agent_name="M1", member_run_id="mr")
+    assert {
+        "member_agent_id": "m1",
+        "member_agent_name": "M1",
+        "member_run_id": "mr",
+    }.items() <= member.to_dict().items()
+    assert Requirement.from_dict(member.to_dict()) == member

@@ -13,12 +13,23 @@ answers, and cancels the team run or a member run at random moments. Checked:
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import MODE_TOOLS, ModelWork, ToolCall, decide
-from tests.unit.engine.team_sim import Sim, answer, call, fail, make_team, model_work
+from engine import (
+    MODE_TOOLS,
+    ContinueTeamRun,
+    ModelWork,
+    Requirement,
+    Tool,
+    ToolCall,
+    ToolWork,
+    decide,
+    pending_requirements,
+)
+from tests.unit.engine.team_sim import Sim, answer, call, fail, make_team, member, model_work, tool_done
 
 MEMBER_IDS = ("m1", "m2", "ghost")
 
@@ -94,6 +105,74 @@ def test_team_runs_keep_the_laws(data: st.DataObject) -> None:
     for run_id, run_seqs in seqs.items():
         assert run_seqs == list(range(len(run_seqs))), run_id
         assert terminal[run_id] == [run_seqs[-1]], run_id
+
+    # (c) the log replays without divergence to the same state
+    report = sim.replay()
+    assert report.divergences == []
+    assert report.sessions["s1"] == sim.state
+
+
+def _continue(data: st.DataObject, sim: Sim) -> object:
+    """A ContinueTeamRun answering every pending requirement of the paused team run, confirmed or rejected."""
+    run = sim.state.runs["tr"]
+    answers = tuple(
+        Requirement.from_dict({**r.to_dict(), "confirmation": data.draw(st.booleans())})
+        for r in pending_requirements(run)
+    )
+    return ContinueTeamRun(run_id="tr", session_id="s1", created_at=int(sim.now), requirements=answers)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_team_runs_with_human_in_the_loop_keep_the_laws(data: st.DataObject) -> None:
+    careful = Tool.from_schema({"name": "careful", "parameters": {"type": "object", "properties": {}}})
+    careful = replace(careful, requires_confirmation=True)
+    members = (member("m1", tools=[careful]), member("m2", tools=[careful]))
+    mode = data.draw(st.sampled_from(["coordinate", "route", "broadcast"]))
+    sim = Sim(make_team(mode, members=members, tools=[careful]))
+    outstanding: list[ModelWork | ToolWork] = list(model_work(sim.start()))
+    answered: list[object] = []
+    for _step in range(40):
+        run = sim.state.runs.get("tr")
+        if run is None:
+            break
+        outstanding = [w for w in outstanding if w.run_id in sim.state.runs]
+        if run.status == "PAUSED":
+            item = _continue(data, sim)
+        elif not outstanding:
+            break
+        else:
+            work = outstanding.pop(data.draw(st.integers(0, len(outstanding) - 1)))
+            if isinstance(work, ToolWork):
+                item = tool_done(work, "done")
+            else:
+                kind = data.draw(
+                    st.sampled_from(["text", "careful", "delegate"] if work.is_team else ["text", "careful"])
+                )
+                name = {"coordinate": "delegate_task_to_member", "route": "delegate_task_to_member"}.get(
+                    mode, "delegate_task_to_members"
+                )
+                args = {"member_id": data.draw(st.sampled_from(["m1", "m2"])), "task": "t"}
+                calls = {"text": (), "careful": (call("careful"),), "delegate": (call(name, **args),)}[kind]
+                item = answer(work, content="ok" if not calls else None, calls=calls)
+        decision = sim.send(item)  # type: ignore[arg-type]
+        if answered and data.draw(st.booleans()):
+            assert sim.send(data.draw(st.sampled_from(answered))).events == []  # type: ignore[arg-type]
+        answered.append(item)
+        # (a) the same input again decides nothing
+        assert decide(sim.state, item, sim.ctx).events == []  # type: ignore[arg-type]
+        outstanding += [w for w in decision.work if isinstance(w, ModelWork | ToolWork)]
+    if sim.state.runs:
+        sim.cancel()
+    assert not sim.state.runs
+
+    # (b) contiguous decision seqs, one terminal event per run, its last decision
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for event in sim.log:
+        if event.part == "":
+            seqs[event.run_id].append(event.seq)
+    for run_id, run_seqs in seqs.items():
+        assert run_seqs == list(range(len(run_seqs))), run_id
 
     # (c) the log replays without divergence to the same state
     report = sim.replay()

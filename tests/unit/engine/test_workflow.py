@@ -56,7 +56,7 @@ def test_steps_take_agnos_names_and_defaults() -> None:
     [
         (lambda: Step(name="s"), "exactly one"),
         (lambda: Step(name="s", agent=WA, executor=fa), "exactly one"),
-        (lambda: Step(name="s", team=object()), "team steps are not supported"),
+        (lambda: Step(name="s", team=object()), "team must be an engine.Team"),
         (lambda: Step(name="s", executor=fa, max_retries=-1), "max_retries"),
         (lambda: Loop([fa], max_iterations=0), "max_iterations"),
         (lambda: Router([fa, Step(name="fa", executor=fa)]), "distinct names"),

@@ -22,11 +22,15 @@ STEP = {
 WORKFLOW_EXAMPLES: dict[str, dict[str, Any]] = {
     "WorkflowStarted": {
         "workflow_id": "w", "workflow_name": "W", "input": "hi", "user_id": "u1", "additional_data": {"k": 1},
-        "workflow_steps": ({"name": "a", "description": None, "type": "Step"},),
+        "workflow_steps": ({"name": "a", "description": None, "type": "Step"},), "session_state": {"n": 1},
+        "run_session_state": {"n": 1},
     },
     "StepStarted": {**STEP, "parent_step_id": "sid-parent"},
     "StepExecutionRequested": STEP,
-    "StepExecuted": {**STEP, "part": "done", "output": OUT, "attempts": 2},
+    "StepExecuted": {
+        **STEP, "part": "done", "output": OUT, "attempts": 2, "state_changes": {"n": 2}, "state_removed": ("x",)
+    },
+    "SessionStateUpdated": {**STEP, "session_state": {"n": 2, "d": {"a": [1]}}},
     "StepOutput": {**STEP, "step_output": OUT},
     "StepCompleted": {**STEP, "content": "A", "step_response": OUT},
     "StepSkipped": {**STEP, "output": OUT},

@@ -1,8 +1,9 @@
 """A small simulator of the runtime around the workflow engine, for the engine tests.
 
 It plays the orchestrator (decide, then evolve the input and every decided event, in log order), the
-model worker (an agent's reply is `reply(agent_id, user_message)`) and the tool worker (function steps
-are called with their StepInput, retried like `adapters.step_worker`). Outstanding work items can be
+model worker (an agent's reply is `reply(agent_id, user_message)`: a text, or tool calls) and the tool
+worker (function steps are called with their StepInput, and a `run_context` when they take one, retried
+like `adapters.step_worker`). Outstanding work items can be
 answered in any order, so Parallel joins can be checked against completion order. At every step it
 checks the engine laws: deciding the same input again decides nothing, and folding an event twice
 changes nothing.
@@ -10,6 +11,8 @@ changes nothing.
 
 from __future__ import annotations
 
+import copy
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +26,14 @@ from engine import (
     ModelRequestCompleted,
     ModelUsage,
     ModelWork,
+    RunContext,
     RunEvent,
     SessionState,
     StartWorkflow,
     StepExecuted,
     StepInput,
     StepWork,
+    ToolCall,
     Workflow,
     WorkItem,
     as_step_output,
@@ -36,6 +41,7 @@ from engine import (
     evolve,
     message_id,
     with_step_agents,
+    with_step_teams,
 )
 from engine.workflow import Step
 
@@ -61,7 +67,7 @@ def default_reply(agent_id: str, message: str) -> str:
 @dataclass
 class Sim:
     workflows: Sequence[Workflow]
-    reply: Callable[[str, str], str] = default_reply
+    reply: Callable[[str, str], str | list[ToolCall]] = default_reply
     state: SessionState = field(default_factory=lambda: SessionState(session_id=SESSION))
     log: list[RunEvent] = field(default_factory=list)
     outstanding: list[WorkItem] = field(default_factory=list)
@@ -72,7 +78,12 @@ class Sim:
     @property
     def ctx(self) -> DecisionContext:
         registry = {w.id: w for w in self.workflows}
-        return DecisionContext(now=self.now, agents=with_step_agents({}, registry), workflows=registry)
+        return DecisionContext(
+            now=self.now,
+            agents=with_step_agents({}, registry),
+            workflows=registry,
+            teams=with_step_teams({}, registry),
+        )
 
     def apply(self, item: Command | RunEvent) -> list[RunEvent]:
         decision = decide(self.state, item, self.ctx)
@@ -103,9 +114,11 @@ class Sim:
         if isinstance(work, ModelWork):
             user = next(m.content or "" for m in reversed(work.messages) if m.role == "user")
             text = self.reply(work.agent_id, user)
+            calls = tuple(text) if isinstance(text, list) else ()
             message = Message(
-                id=message_id(work.run_id, work.seq, "assistant"), role="assistant", content=text, created_at=NOW
-            )
+                id=message_id(work.run_id, work.seq, "assistant"), role="assistant",
+                content=None if calls else text, tool_calls=calls, created_at=NOW,
+            )  # fmt: skip
             usage = ModelUsage(input_tokens=3, output_tokens=2, total_tokens=5)
             return ModelRequestCompleted(
                 created_at=NOW, run_id=work.run_id, session_id=work.session_id, agent_id=work.agent_id,
@@ -122,13 +135,22 @@ class Sim:
             "part": "done", "workflow_id": work.workflow_id, "path": work.path,
         }  # fmt: skip
         error = ""
+        wants_context = "run_context" in inspect.signature(node.executor).parameters
         for attempt in range(1, work.max_retries + 2):
             self.calls.append(work.path)
+            context = RunContext(
+                run_id=work.run_id, session_id=work.session_id, session_state=copy.deepcopy(work.session_state)
+            )
+            kwargs = {"run_context": context} if wants_context else {}
             try:
-                value = node.executor(StepInput.from_dict(work.step_input))
+                value = node.executor(StepInput.from_dict(work.step_input), **kwargs)
             except Exception as exc:
                 error = str(exc)
                 continue
+            if wants_context:
+                after, before = context.session_state, work.session_state
+                base["state_changes"] = {k: v for k, v in after.items() if k not in before or before[k] != v}
+                base["state_removed"] = tuple(k for k in before if k not in after)
             return StepExecuted(output=as_step_output(value), attempts=attempt, **base)
         return StepExecuted(error=error, attempts=work.max_retries + 1, **base)
 

@@ -10,12 +10,14 @@ from engine import (
     ModelRequestStarted,
     Parallel,
     RunContent,
+    RunContext,
     Step,
     StepInput,
     StepOutput,
     Workflow,
 )
 from projections import SessionsView, fold_event, rebuild_view
+from tests.unit.engine.test_workflow_team_step import TEAM, answer_leaders
 from tests.unit.engine.workflow_sim import NOW, SESSION, Sim, agent
 
 WA = agent("wa", "WF Agent")
@@ -131,3 +133,54 @@ def test_events_of_unknown_runs_and_redeliveries_change_nothing() -> None:
         fold_event(view, event)
 
     assert repr(view.runs) == before
+
+
+TEAM_STEP_KEYS = {
+    "content", "content_type", "created_at", "input", "member_responses", "messages", "metrics", "model",
+    "model_provider", "parent_run_id", "run_id", "session_id", "session_state", "status", "team_id",
+    "team_name", "tools", "workflow_step_id",
+}  # fmt: skip
+"""agno's `step_executor_runs` entry of a team step (fixtures/agno-workflows/team_step.json), less
+`model_provider_data`, which only a provider's answer carries."""
+
+
+def test_a_team_step_is_one_team_entry_with_its_members_inside() -> None:
+    sim = Sim([Workflow(id="w", name="W", steps=[Step(name="t", team=TEAM), fa])])
+    sim.start("w", "hello")
+    answer_leaders(sim)
+
+    view = folded(sim)
+
+    assert list(view.runs) == ["w1"]  # neither the team run nor its member run has a row of its own
+    (team_run,) = view.runs["w1"]["run_data"]["step_executor_runs"]
+    assert {k for k, v in team_run.items() if v is not None} == TEAM_STEP_KEYS  # agno's to_dict() drops None
+    assert (team_run["run_id"], team_run["team_id"], team_run["team_name"]) == ("w1~0", "tm", "TM")
+    assert (team_run["parent_run_id"], team_run["status"], team_run["content"]) == (
+        "w1",
+        "COMPLETED",
+        "team says hello",
+    )
+    (member,) = team_run["member_responses"]
+    assert (member["agent_id"], member["parent_run_id"], member["content"]) == ("m1", "w1~0", "m1(do hello)")
+    assert view.sessions[SESSION]["session_data"]["session_metrics"]["total_tokens"] == 10  # the team run's
+
+
+def counter(si: StepInput, run_context: RunContext) -> str:
+    run_context.session_state["n"] = run_context.session_state.get("n", 0) + 1
+    return "counted"
+
+
+def test_the_sessions_state_follows_the_log() -> None:
+    sim = Sim([Workflow(id="w", steps=[counter], session_state={"n": 10, "k": "v"})])
+    sim.start("w", run_id="r0", session_state={"x": 1})
+    started = folded(sim).sessions[SESSION]["session_data"]["session_state"]
+    sim.run()
+    sim.start("w", run_id="r1", session_state={"x": 2})
+    sim.run()
+    view = folded(sim)
+    late = next(e for e in sim.log if e.event == "SessionStateUpdated" and e.run_id == "r0")
+
+    fold_event(view, late)  # a redelivered update of an ended run
+
+    assert started == {"n": 10, "k": "v", "x": 1}
+    assert view.sessions[SESSION]["session_data"]["session_state"] == {"n": 12, "k": "v", "x": 2}
