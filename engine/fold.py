@@ -8,8 +8,7 @@ ignored.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from ._replace import replace
 from .errors import EventSequenceError
 from .events import (
     ModelRequestCompleted,

@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
+from ._replace import replace
 from .events import RunContinued, RunEvent, RunPaused, RunStarted
 from .messages import Requirement
 from .state import RunState

@@ -8,8 +8,7 @@ the run ends (whatever its end), it becomes the session's stored state (`workflo
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from ._replace import replace
 from .errors import EventSequenceError
 from .state import SessionState
 from .workflow_events import (
