@@ -6,6 +6,8 @@ The embedded log uses the same function as Kafka clients (Java's `Utils.murmur2`
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["murmur2", "partition_for"]
 
 _M = 0x5BD1E995
@@ -40,6 +42,7 @@ def murmur2(data: bytes) -> int:
     return h - (1 << 32) if h & 0x80000000 else h
 
 
+@functools.lru_cache(maxsize=16_384)  # keys are session ids: every record of a session hashes the same key
 def partition_for(key: bytes, partitions: int) -> int:
     """Return the partition of `key` among `partitions` (Kafka: `toPositive(murmur2(key)) % n`)."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
