@@ -10,14 +10,14 @@ Nothing is contacted: "configured" means the key is set, not that the provider a
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import orjson
-from rich.console import Console
-from rich.table import Table
 
-from .models.registry import provider_status
-from .models.support_matrix import render_support_matrix_markdown
-from .settings import ProviderKeys
+if TYPE_CHECKING:  # the provider registry imports every provider client: loaded when the command runs
+    from rich.console import Console
+
+    from .settings import ProviderKeys
 
 __all__ = ["add_parser", "providers"]
 
@@ -32,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def providers(args: argparse.Namespace, keys: ProviderKeys, console: Console | None = None) -> int:
     """Print the providers' status (or the matrix with `--markdown`); always returns exit code 0."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .models.registry import provider_status
+    from .models.support_matrix import render_support_matrix_markdown
+
     console = console or Console(highlight=False)
     if args.markdown:
         console.out(render_support_matrix_markdown(), end="", highlight=False)

@@ -162,7 +162,6 @@ class ModelExecutor:
             )
         ]
 
-
     def _is_streamable(self, model: object) -> bool:
         known = self._streamable.get(id(model))
         if known is None:

@@ -2,7 +2,8 @@
 
 `dataclasses.replace` walks the class's fields and re-runs `__init__` for every copy; the fold copies a
 session or run state for nearly every event, so that was a fifth of a replay's time. For a slotted
-dataclass whose fields are all init fields and that has no `__post_init__` (no validation to re-run), a
+dataclass (slotted all the way up its bases, events included) whose fields are all init fields and that
+has no `__post_init__` (no validation to re-run), a
 copy is the same object as `__init__` would build: this module generates, once per class, a function
 that copies every slot and takes the changed ones from the keyword arguments. Other classes go through
 `dataclasses.replace` unchanged.
@@ -39,12 +40,15 @@ def replace(obj: T, /, **changes: Any) -> T:
 
 
 def _copier(cls: type) -> Callable[[Any, dict[str, Any]], Any] | None:
-    slots = cls.__dict__.get("__slots__")
-    if not dataclasses.is_dataclass(cls) or not slots or hasattr(cls, "__post_init__"):
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
         return None
+    bases = cls.__mro__[:-1]  # without `object`
+    if any("__slots__" not in vars(base) for base in bases):
+        return None  # an instance __dict__ could hold more than the fields
+    slots = {name for base in bases for name in vars(base)["__slots__"]}
     fields = dataclasses.fields(cls)
     names = tuple(f.name for f in fields)
-    if any(not f.init for f in fields) or tuple(slots) != names:
+    if any(not f.init for f in fields) or slots != set(names):
         return None
     lines = ["def copy(obj, changes):", "    new = new_(cls)"]
     lines += [f"    set_(new, {n!r}, changes.pop({n!r}) if {n!r} in changes else obj.{n})" for n in names]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 
 __all__ = ["DEFAULT_AGNO_PYTHON", "add_parser", "bench"]
@@ -52,9 +51,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--replay-workers",
         type=int,
-        default=os.cpu_count() or 1,
-        help="`agnostream replay --workers` of the headline replay figure (default: CPU count); one pinned "
-        "process is always timed too",
+        default=1,
+        help="also time `agnostream replay --workers N` over every core (default 1: only the pinned process)",
     )
     p.add_argument("--baseline", type=Path, default=None, help="a 60 s report to compare a long run with")
     p.add_argument("--request-timeout", type=float, default=120.0, help="seconds before a request is an error")

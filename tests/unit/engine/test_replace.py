@@ -61,3 +61,13 @@ def test_classes_with_validation_or_without_slots_go_through_dataclasses_replace
     with pytest.raises(ValueError, match="n must be >= 0"):
         replace(Validated(1), n=-1)  # __post_init__ still runs
     assert replace(Unslotted(1), n=2) == Unslotted(2)
+
+
+def test_slotted_subclasses_are_copied_with_their_bases_fields() -> None:
+    from engine import RunCompleted
+    from engine._replace import _COPIERS
+
+    event = RunCompleted(created_at=1, run_id="r", session_id="s", seq=3, content="hi", metrics={"duration": 1.0})
+    copy = replace(event, created_at=2, metrics=None)
+    assert copy == dataclasses.replace(event, created_at=2, metrics=None)
+    assert _COPIERS[RunCompleted] is not None  # the generated copier, not the fallback
