@@ -67,6 +67,7 @@ from .state import (
     RunState,
     RunStatus,
     SessionState,
+    history_limit_for,
     message_id,
 )
 from .team import MODE_TOOLS, TEAM_MODES, Team, TeamMode, agent_registry
@@ -258,6 +259,7 @@ __all__ = [
     "definition_path",
     "event_id",
     "evolve",
+    "history_limit_for",
     "message_id",
     "model_event_classes",
     "node_children",

@@ -26,7 +26,7 @@ from .events import (
     ToolCallRequested,
 )
 from .messages import Message
-from .state import MAX_HISTORY_RUNS, CompletedRun, RunState, SessionState, message_id
+from .state import CompletedRun, RunState, SessionState, message_id
 from .team_fold import evolve_team_run, record_member_end, record_member_hitl, team_of
 from .workflow_events import WorkflowEvent
 from .workflow_fold import evolve_workflow
@@ -72,9 +72,9 @@ def evolve(state: SessionState, event: RunEvent) -> SessionState:
     if run.parent_run_id is not None:
         runs = dict(record_member_end(runs, run, event))
     history = state.history
-    if run.status == "COMPLETED":
+    if run.status == "COMPLETED" and state.history_limit:
         completed = CompletedRun(run.run_id, run.messages, agent_id=run.agent_id, parent_run_id=run.parent_run_id)
-        history = (*history, completed)[-MAX_HISTORY_RUNS:]
+        history = (*history, completed)[-state.history_limit :]
     return replace(state, runs=runs, finished=state.finished | {run.run_id}, history=history)
 
 

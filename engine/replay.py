@@ -36,7 +36,7 @@ from .events import (
 from .fold import evolve
 from .run import decide
 from .schema import decode_event
-from .state import Decision, DecisionContext, SessionState
+from .state import MAX_HISTORY_RUNS, Decision, DecisionContext, SessionState, history_limit_for
 from .team import Team
 from .team_events import TeamRequirementsResolved, TeamRunError, TeamRunStarted
 from .workflow import Workflow, with_step_agents, with_step_teams
@@ -145,6 +145,7 @@ class _Checker:
         self.agents = with_step_agents(agents, workflows)
         self.workflows = workflows
         self.teams: Mapping[str, Team] = {}
+        self.history_limit = MAX_HISTORY_RUNS
         self.decide = decide_fn
         self.report = ReplayReport()
         self.expected: dict[tuple[str, int], RunEvent] = {}
@@ -156,7 +157,7 @@ class _Checker:
     def session(self, session_id: str) -> SessionState:
         state = self.report.sessions.get(session_id)
         if state is None:
-            state = SessionState(session_id=session_id)
+            state = SessionState(session_id=session_id, history_limit=self.history_limit)
             self.report.sessions[session_id] = state
         return state
 
@@ -351,6 +352,7 @@ def replay_check(
     """
     checker = _Checker(agents, workflows or {}, decide_fn)
     checker.teams = with_step_teams(teams or {}, workflows or {})
+    checker.history_limit = history_limit_for(checker.agents.values(), checker.teams.values())
     for record in records:
         checker.on_event(decode_event(record))
     return checker.finish()

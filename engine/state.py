@@ -7,7 +7,8 @@ reads the session's history. `SessionState` is the fold of the session's run eve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,13 +22,16 @@ from .workflow import Workflow
 from .workflow_state import StepContext, WorkflowRunState
 
 __all__ = [
+    "FINISHED_WINDOW",
     "MAX_HISTORY_RUNS",
     "CompletedRun",
     "Decision",
     "DecisionContext",
+    "RecentIds",
     "RunState",
     "RunStatus",
     "SessionState",
+    "history_limit_for",
     "message_id",
 ]
 
@@ -145,6 +149,68 @@ class RunState:
         return head + self.history + self.messages
 
 
+FINISHED_WINDOW = 64
+"""A session remembers the ids of at least its last FINISHED_WINDOW (at most twice as many) finished runs."""
+
+
+def history_limit_for(agents: Iterable[Agent], teams: Iterable[Team] = ()) -> int:
+    """The `SessionState.history_limit` for a registry of agents and teams.
+
+    MAX_HISTORY_RUNS when any agent, team or team member adds history to its context, else 0. The
+    orchestrator and a replay of its log must use the same registry, so they keep the same history.
+    """
+    teams = tuple(teams)
+    members = [m for team in teams for m in team.members]
+    if any(a.history_runs for a in (*agents, *members)) or any(t.history_runs for t in teams):
+        return MAX_HISTORY_RUNS
+    return 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RecentIds:
+    """The ids of a session's most recently finished runs: a bounded window, as a set.
+
+    Remembering every finished id made a long-lived session's state (and each copy of it at a run's end)
+    grow with its run count: ~130 bytes and an O(n) set copy per run, forever. Ids are added to `recent`;
+    when it holds FINISHED_WINDOW ids it becomes `older` (the previous `older` is dropped), so membership
+    is exact for at least the last FINISHED_WINDOW runs. What it guards against is a StartRun repeated with
+    the id of a run that already ran (a client retry): seconds apart, not a window of runs later. Compares
+    equal to a set holding the same ids.
+    """
+
+    recent: frozenset[str] = frozenset()
+    older: frozenset[str] = frozenset()
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self.recent or run_id in self.older
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.older
+        yield from (i for i in self.recent if i not in self.older)
+
+    def __len__(self) -> int:
+        return len(self.older | self.recent)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecentIds):
+            return self.older | self.recent == other.older | other.recent
+        if isinstance(other, AbstractSet):
+            return self.older | self.recent == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __or__(self, ids: AbstractSet[str]) -> RecentIds:
+        """These ids with `ids` added (the same object when nothing is new)."""
+        new = {i for i in ids if i not in self}
+        if not new:
+            return self
+        recent = self.recent | new
+        if len(recent) >= FINISHED_WINDOW:
+            return RecentIds(older=recent)
+        return RecentIds(recent=recent, older=self.older)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionState:
     """State of one session: its runs in flight, finished run ids and completed-run history."""
@@ -152,12 +218,15 @@ class SessionState:
     session_id: str
     runs: Mapping[str, RunState] = field(default_factory=dict)
     """Runs in flight (status RUNNING or PAUSED) by run id."""
-    finished: frozenset[str] = frozenset()
-    """Ids of runs that reached a terminal event."""
+    finished: RecentIds = field(default_factory=RecentIds)
+    """Ids of the session's most recent runs that reached a terminal event (see `RecentIds`)."""
     history: tuple[CompletedRun, ...] = ()
-    """Completed runs, oldest first, at most MAX_HISTORY_RUNS."""
+    """Completed runs, oldest first, at most `history_limit`."""
     workflows: Mapping[str, WorkflowRunState] = field(default_factory=dict)
     """Workflow runs in flight by run id (their finished ids are in `finished` too)."""
     workflow_session_state: Mapping[str, Any] | None = None
     """The session's stored workflow session state (agno `session_data["session_state"]`): the state of the
     last workflow run that ended in this session; None while none has ended."""
+    history_limit: int = MAX_HISTORY_RUNS
+    """How many completed runs `history` keeps: `history_limit_for` the registry (MAX_HISTORY_RUNS, or 0 when
+    no agent or team adds history, so a session's state does not grow with its runs' messages)."""

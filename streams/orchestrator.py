@@ -14,7 +14,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from engine import Agent, Command, DecisionContext, RunEvent, SchemaError, SessionState, Team, Workflow, decide, evolve
+from engine import (
+    Agent,
+    Command,
+    DecisionContext,
+    RunEvent,
+    SchemaError,
+    SessionState,
+    Team,
+    Workflow,
+    decide,
+    evolve,
+    history_limit_for,
+)
 
 from .codec import event_record, is_progress, read_command, read_event, work_record
 from .partitioner import partition_for
@@ -61,13 +73,14 @@ class Orchestrator:
         self._clock = clock
         self.group_id = topics.group(ORCHESTRATOR_GROUP)
         self.sessions: dict[str, SessionState] = {}
+        self._history_limit = history_limit_for(agents.values(), self._teams.values())
         self._needs_rebuild: set[TopicPartition] = set()
         self.topics: Sequence[str] = (topics.commands, topics.events)
 
     def _state(self, session_id: str) -> SessionState:
         state = self.sessions.get(session_id)
         if state is None:
-            state = SessionState(session_id=session_id)
+            state = SessionState(session_id=session_id, history_limit=self._history_limit)
             self.sessions[session_id] = state
         return state
 

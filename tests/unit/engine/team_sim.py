@@ -7,6 +7,7 @@ and records the log (worker answers and decisions, in log order) for replay chec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from engine import (
     ToolWork,
     decide,
     evolve,
+    history_limit_for,
     message_id,
     replay_check,
 )
@@ -77,6 +79,11 @@ class Sim:
     now: float = NOW
     state: SessionState = field(default_factory=lambda: SessionState(session_id=SESSION))
     log: list[RunEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # As the orchestrator: the session keeps as much history as the registry may ask for.
+        limit = history_limit_for(self.agents.values(), [self.team])
+        self.state = dataclasses.replace(self.state, history_limit=limit)
 
     @property
     def ctx(self) -> DecisionContext:

@@ -58,6 +58,7 @@ from engine import (
     UserInputField,
     decide,
     evolve,
+    history_limit_for,
     message_id,
     replay_check,
 )
@@ -146,7 +147,9 @@ class World:
         )
 
     def state(self, session_id: str) -> SessionState:
-        return self.states.setdefault(session_id, SessionState(session_id=session_id))
+        # As the orchestrator: the session keeps as much history as the registry's agents may ask for.
+        limit = history_limit_for(self.agents.values())
+        return self.states.setdefault(session_id, SessionState(session_id=session_id, history_limit=limit))
 
     def write(self, event: RunEvent) -> None:
         self.log.append(event.to_dict())

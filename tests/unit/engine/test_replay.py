@@ -36,6 +36,7 @@ from engine import (
     comparable,
     decide,
     evolve,
+    history_limit_for,
     message_id,
     replay_check,
 )
@@ -58,7 +59,7 @@ class Recorder:
 
     def __init__(self, session_id: str = "s1", agents: dict[str, Agent] = AGENTS) -> None:
         self.agents = agents
-        self.state = SessionState(session_id=session_id)
+        self.state = SessionState(session_id=session_id, history_limit=history_limit_for(agents.values()))
         self.session_id = session_id
         self.log: list[dict[str, Any]] = []
         self.clock = NOW
@@ -442,6 +443,7 @@ def hitl_log() -> tuple[Recorder, dict[str, Agent]]:
                 Tool.from_schema({"name": "shell"}, external_execution=True),
                 Tool.from_schema({"name": "t1"}),
             ],
+            add_history_to_context=True,  # so the session keeps its completed runs as history
         )
     }
     rec = Recorder(agents=agents)

@@ -326,7 +326,7 @@ def test_a_rebuild_mid_delegation_folds_to_the_same_state_and_starts_no_member_t
     leader_answer = answer(lead, calls=(call("delegate_task_to_member", member_id="m1", task="x"),))
     [m1] = model_work(sim.send(leader_answer))
 
-    rebuilt = SessionState(session_id="s1")
+    rebuilt = SessionState(session_id="s1", history_limit=sim.state.history_limit)
     for event in sim.log:
         rebuilt = evolve(rebuilt, event)
     assert rebuilt == sim.state

@@ -53,8 +53,8 @@ def everything(evaluator: Any = True) -> Workflow:
     )
 
 
-def fold(records: list[dict[str, Any]]) -> SessionState:
-    state = SessionState(session_id=SESSION)
+def fold(records: list[dict[str, Any]], history_limit: int = 0) -> SessionState:
+    state = SessionState(session_id=SESSION, history_limit=history_limit)
     for record in records:
         state = evolve(state, decode_event(record))
     return state
@@ -71,7 +71,7 @@ def test_a_replay_of_a_workflow_log_finds_no_divergence_and_folds_the_same_state
     assert report.decisions_checked == sum(1 for e in sim.log if not e.part)
     assert report.runs == 1 + len({e.run_id for e in sim.log if "~" in e.run_id})
     assert report.sessions[SESSION] == sim.state
-    assert fold(sim.records()) == sim.state
+    assert fold(sim.records(), sim.state.history_limit) == sim.state
 
 
 def test_a_changed_rule_is_reported_where_its_decision_diverges() -> None:
@@ -180,4 +180,4 @@ def test_step_outputs_in_recorded_events_fold_back_to_the_state() -> None:
     sim.start("w")
     sim.step()
     assert sim.last("WorkflowCompleted").content == {"k": 1}
-    assert fold(sim.records()) == sim.state
+    assert fold(sim.records(), sim.state.history_limit) == sim.state

@@ -12,6 +12,7 @@ changes nothing.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from engine import (
     as_step_output,
     decide,
     evolve,
+    history_limit_for,
     message_id,
     with_step_agents,
     with_step_teams,
@@ -74,6 +76,12 @@ class Sim:
     calls: list[str] = field(default_factory=list)
     """Function steps executed, by path, in execution order."""
     now: float = NOW
+
+    def __post_init__(self) -> None:
+        # As the orchestrator: the session keeps as much history as the registry may ask for.
+        ctx = self.ctx
+        limit = history_limit_for(ctx.agents.values(), ctx.teams.values())
+        self.state = dataclasses.replace(self.state, history_limit=limit)
 
     @property
     def ctx(self) -> DecisionContext:
