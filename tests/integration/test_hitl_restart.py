@@ -36,16 +36,17 @@ def serve(tmp: Path, port: int) -> subprocess.Popen[bytes]:
         )
 
 
-async def runs_of(base: str, session_id: str, status: str) -> list[dict[str, Any]]:
+async def runs_with_statuses(base: str, session_id: str, want: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The session's run rows (first run first) once their statuses are `want`."""
     async with httpx.AsyncClient(base_url=base) as client:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             response = await client.get(f"/sessions/{session_id}/runs")
-            if response.status_code == 200 and response.json() and response.json()[0]["status"] == status:
-                rows: list[dict[str, Any]] = response.json()
+            rows: list[dict[str, Any]] = response.json() if response.status_code == 200 else []
+            if tuple(r["status"] for r in rows) == want:
                 return rows
             await asyncio.sleep(0.1)
-    raise AssertionError(f"the run of {session_id} did not reach {status}")
+    raise AssertionError(f"the runs of {session_id} did not reach {want}")
 
 
 async def test_a_paused_run_is_continued_by_a_new_process_on_the_same_log(tmp_path: Path) -> None:
@@ -62,7 +63,7 @@ async def test_a_paused_run_is_continued_by_a_new_process_on_the_same_log(tmp_pa
         assert paused[-1][0] == "RunPaused"
         run_id = paused[0][1]["run_id"]
         (tool,) = paused[-1][1]["tools"]
-        assert (await runs_of(base, "hold", "PAUSED"))[0]["run_id"] == run_id
+        assert (await runs_with_statuses(base, "hold", ("PAUSED",)))[0]["run_id"] == run_id
 
         # when the process dies and another one starts on the same files
         server.send_signal(signal.SIGKILL)
@@ -82,7 +83,7 @@ async def test_a_paused_run_is_continued_by_a_new_process_on_the_same_log(tmp_pa
         assert continued[-1][1]["content"] == "Recorded after your confirmation."
         assert {d["run_id"] for _, d in continued} == {run_id}
         assert continued[0][1]["event_index"] == len(paused)
-        (row,) = await runs_of(base, "hold", "COMPLETED")
+        (row,) = await runs_with_statuses(base, "hold", ("COMPLETED",))
         assert row["run_id"] == run_id
         assert calls.read_text().split() == ["executed"]
     finally:

@@ -9,32 +9,17 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from ..conftest import free_port
 from .test_crash import wait_healthy
-from .test_hitl_restart import ROOT, serve
+from .test_hitl_restart import ROOT, runs_with_statuses, serve
 from .test_http_agentos import parse_sse
 
 pytestmark = pytest.mark.slow
-
-
-async def statuses(base: str, session_id: str, want: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The session's run rows (team run first) once their statuses are `want`."""
-    async with httpx.AsyncClient(base_url=base) as client:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            response = await client.get(f"/sessions/{session_id}/runs")
-            rows: list[dict[str, Any]] = response.json() if response.status_code == 200 else []
-            if tuple(r["status"] for r in rows) == want:
-                return rows
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the runs of {session_id} did not reach {want}")
 
 
 async def test_a_paused_team_run_is_continued_by_a_new_process_on_the_same_log(tmp_path: Path) -> None:
@@ -51,7 +36,7 @@ async def test_a_paused_team_run_is_continued_by_a_new_process_on_the_same_log(t
         assert paused[-1][0] == "TeamRunPaused"
         team_run = paused[0][1]["run_id"]
         requirements = paused[-1][1]["requirements"]
-        team_row, member_row = await statuses(base, "th", ("PAUSED", "PAUSED"))
+        team_row, member_row = await runs_with_statuses(base, "th", ("PAUSED", "PAUSED"))
         assert (team_row["run_id"], member_row["parent_run_id"]) == (team_run, team_run)
 
         # when the process dies and another one starts on the same files
@@ -74,7 +59,7 @@ async def test_a_paused_team_run_is_continued_by_a_new_process_on_the_same_log(t
         assert names[-1] == "TeamRunCompleted"
         assert continued[-1][1]["content"].endswith("[Team Recorder]: Recorded after your confirmation.")
         assert continued[0][1]["event_index"] == len(paused)
-        await statuses(base, "th", ("COMPLETED", "COMPLETED"))
+        await runs_with_statuses(base, "th", ("COMPLETED", "COMPLETED"))
         assert calls.read_text().split() == ["executed"]
     finally:
         server.send_signal(signal.SIGTERM)
