@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from engine import (
     ContinueRun,
+    ContinueTeamRun,
     RunState,
     SchemaError,
     SessionState,
@@ -35,10 +36,11 @@ from engine import (
 )
 from streams import Subscription
 
+from ..runtime import Runtime
 from .runs import SSE_HEADERS, pending_response, runtime_for
 from .sse import IndexedEvent, indexed_events, indexed_frame, indexed_stream, run_output, stream_status
 
-__all__ = ["SESSION_ID_REQUIRED", "router"]
+__all__ = ["SESSION_ID_REQUIRED", "continue_response", "fold_recorded", "not_continuable", "router"]
 
 router = APIRouter(tags=["Agents"])
 
@@ -60,17 +62,56 @@ def _updates(tools: str) -> tuple[ToolExecution, ...]:
         raise HTTPException(status_code=400, detail=f"Invalid structure or content for tools: {exc}") from None
 
 
-def _paused_run(past: Sequence[dict[str, Any]], agent_id: str, run_id: str) -> RunState:
-    """The run folded from its recorded events; 404 / 409 (agno's messages) unless it is in flight."""
-    if not past or past[0].get("agent_id") != agent_id:
-        raise HTTPException(status_code=404, detail=f"No runs found for run ID {run_id}")
+def fold_recorded(past: Sequence[dict[str, Any]]) -> SessionState:
+    """The session state folded from a run's recorded events (`past` not empty; undecodable ones skipped)."""
     state = SessionState(session_id=str(past[0]["session_id"]))
     for value in past:
         try:
             state = evolve(state, decode_event(value))
         except SchemaError:
             continue
-    run = state.runs.get(run_id)
+    return state
+
+
+def not_continuable(run_id: str, status: str) -> HTTPException:
+    """The 409 (agno's messages) for a run that is no longer in flight, given its stream status."""
+    if status == "CANCELLED":
+        return HTTPException(status_code=409, detail=f"Cannot continue run {run_id}: run is cancelled")
+    return HTTPException(status_code=409, detail=f"Cannot continue run {run_id}: run is not paused (status {status})")
+
+
+async def continue_response(
+    runtime: Runtime,
+    command: ContinueRun | ContinueTeamRun,
+    subscription: Subscription,
+    output: Callable[[], Awaitable[Any]],
+    prior: list[IndexedEvent],
+    *,
+    stream: bool,
+    stream_events: bool,
+    background: bool,
+) -> StreamingResponse | JSONResponse | dict[str, Any]:
+    """Submit a checked continue command and answer as agno does.
+
+    The SSE frames numbered on from the paused stream (`prior`); with `stream=false` what `output()` returns
+    once the run stops again, or with `background` too a 202 pending answer at once.
+    """
+    await runtime.submit(command)
+    if not stream:
+        if background:
+            subscription.close()
+            return pending_response(command.run_id, command.session_id)
+        result: StreamingResponse | JSONResponse | dict[str, Any] = await output()
+        return result
+    frames = indexed_stream(prior, subscription, after=len(prior) - 1, stream_events=stream_events)
+    return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _paused_run(past: Sequence[dict[str, Any]], agent_id: str, run_id: str) -> RunState:
+    """The run folded from its recorded events; 404 / 409 (agno's messages) unless it is in flight."""
+    if not past or past[0].get("agent_id") != agent_id:
+        raise HTTPException(status_code=404, detail=f"No runs found for run ID {run_id}")
+    run = fold_recorded(past).runs.get(run_id)
     if run is not None and run.parent_run_id is not None:
         raise HTTPException(
             status_code=409,
@@ -78,12 +119,7 @@ def _paused_run(past: Sequence[dict[str, Any]], agent_id: str, run_id: str) -> R
             "continue the team run",
         )
     if run is None:
-        status = stream_status(past)
-        if status == "CANCELLED":
-            raise HTTPException(status_code=409, detail=f"Cannot continue run {run_id}: run is cancelled")
-        raise HTTPException(
-            status_code=409, detail=f"Cannot continue run {run_id}: run is not paused (status {status})"
-        )
+        raise not_continuable(run_id, stream_status(past))
     return run
 
 
@@ -116,15 +152,16 @@ async def continue_agent_run(
     command = ContinueRun(
         run_id=run_id, session_id=session_id, created_at=int(time.time()), tools=updates, user_id=user_id
     )
-    await runtime.submit(command)
-    if not stream:
-        if background:
-            subscription.close()
-            return pending_response(run_id, session_id)
-        return await run_output(subscription, past)
-    prior = indexed_events(past)
-    frames = indexed_stream(prior, subscription, after=len(prior) - 1, stream_events=stream_events)
-    return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    return await continue_response(
+        runtime,
+        command,
+        subscription,
+        lambda: run_output(subscription, past),
+        indexed_events(past),
+        stream=stream,
+        stream_events=stream_events,
+        background=background,
+    )
 
 
 @router.post("/agents/{agent_id}/runs/{run_id}/resume", response_model=None)

@@ -31,14 +31,21 @@ from engine import (
     SchemaError,
     SessionState,
     decode_event,
-    evolve,
     team_continue_problem,
 )
 
 from ..runtime import Runtime
-from .run_control import SESSION_ID_REQUIRED, _catch_up_then_follow, _error_frame, _replay, _sse
-from .runs import SSE_HEADERS, pending_response
-from .sse import IndexedEvent, indexed_stream
+from .run_control import (
+    SESSION_ID_REQUIRED,
+    _catch_up_then_follow,
+    _error_frame,
+    _replay,
+    _sse,
+    continue_response,
+    fold_recorded,
+    not_continuable,
+)
+from .sse import IndexedEvent
 from .teams import team_output
 
 __all__ = ["router", "team_indexed_events", "team_status"]
@@ -110,20 +117,10 @@ def _paused_team_run(past: Sequence[dict[str, Any]], team_id: str, run_id: str) 
     """The team run folded from its recorded events (and its members'); 404 / 409 unless it is in flight."""
     if not past or past[0].get("team_id") != team_id or past[0].get("run_id") != run_id:
         raise HTTPException(status_code=404, detail=f"No runs found for run ID {run_id}")
-    state = SessionState(session_id=str(past[0]["session_id"]))
-    for value in past:
-        try:
-            state = evolve(state, decode_event(value))
-        except SchemaError:
-            continue
+    state = fold_recorded(past)
     run = state.runs.get(run_id)
     if run is None:
-        status = team_status(past, run_id)
-        if status == "CANCELLED":
-            raise HTTPException(status_code=409, detail=f"Cannot continue run {run_id}: run is cancelled")
-        raise HTTPException(
-            status_code=409, detail=f"Cannot continue run {run_id}: run is not paused (status {status})"
-        )
+        raise not_continuable(run_id, team_status(past, run_id))
     return state, run
 
 
@@ -157,15 +154,16 @@ async def continue_team_run(
     command = ContinueTeamRun(
         run_id=run_id, session_id=session_id, created_at=int(time.time()), requirements=answers, user_id=user_id
     )
-    await runtime.submit(command)
-    if not stream:
-        if background:
-            subscription.close()
-            return pending_response(run_id, session_id)
-        return await team_output(subscription, past)
-    prior = team_indexed_events(past, run_id)
-    frames = indexed_stream(prior, subscription, after=len(prior) - 1, stream_events=stream_events)
-    return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    return await continue_response(
+        runtime,
+        command,
+        subscription,
+        lambda: team_output(subscription, past),
+        team_indexed_events(past, run_id),
+        stream=stream,
+        stream_events=stream_events,
+        background=background,
+    )
 
 
 @router.post("/teams/{team_id}/runs/{run_id}/resume", response_model=None)
