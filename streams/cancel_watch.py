@@ -17,12 +17,11 @@ answered with nothing, and the run's RunCancelled follows from the command.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
 
 import orjson
 
-from .records import TopicPartition
+from ._follow import follow, unfollow
 from .topics import Topics
 from .transport import Consumer, Log
 
@@ -53,26 +52,14 @@ class CancelWatch:
 
     async def start(self) -> None:
         """Start following the commands topic."""
-        n = self._log.partitions_for(self._t.commands)
-        tps = [TopicPartition(self._t.commands, p) for p in range(n)]
-        consumer = self._log.consumer([self._t.commands], group_id=None)
-        await consumer.start()
-        consumer.assign(tps)
-        for tp, end in (await self._log.end_offsets(tps)).items():
-            consumer.seek(tp, max(0, end - self._lookback))
+        consumer = await follow(self._log, self._t.commands, lookback=self._lookback)
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(consumer))
 
     async def stop(self) -> None:
         """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        await unfollow(self._task, self._consumer)
+        self._task, self._consumer = None, None
 
     def cancelled(self, run_id: str) -> bool:
         """True when a CancelRun of `run_id` was seen (recently)."""

@@ -19,6 +19,7 @@ import orjson
 
 from engine import STEP_RUN_SEPARATOR, owner_run_id
 
+from ._follow import follow, unfollow
 from .partitioner import partition_for
 from .records import TopicPartition
 from .topics import Topics
@@ -101,27 +102,14 @@ class EventTap:
 
     async def start(self) -> None:
         """Start following from the current end of every partition."""
-        n = self._log.partitions_for(self._t.events)
-        tps = [TopicPartition(self._t.events, p) for p in range(n)]
-        consumer = self._log.consumer([self._t.events], group_id=None)
-        await consumer.start()
-        consumer.assign(tps)
-        ends = await self._log.end_offsets(tps)
-        for tp, end in ends.items():
-            consumer.seek(tp, end)
+        consumer = await follow(self._log, self._t.events)
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(consumer))
 
     async def stop(self) -> None:
         """Stop following."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        await unfollow(self._task, self._consumer)
+        self._task, self._consumer = None, None
 
     def subscribe(self, run_id: str, *, members: bool = False) -> Subscription:
         """Subscribe to `run_id`'s future events (with `members`: also those of its member runs)."""
