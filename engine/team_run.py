@@ -138,19 +138,16 @@ class TeamBuilder(TeamHitl):
         if outcome.status == "CANCELLED":
             self.cancel(outcome.content or "Run cancelled", cancelled_by=member_run_id)
             return
-        if member_run_id in team.awaiting:  # continued after a pause: the leader resumes once all have ended
-            self.after_awaited()
-            return
-        delegation = next((d for d in team.delegations.values() if member_run_id in d.member_run_ids), None)
-        if delegation is None or not all(self.settled(r) for r in delegation.member_run_ids):
-            return
-        self.close_delegation(delegation)
-        self.advance()
+        self._settle(member_run_id)
 
     def on_member_pause(self, member_run_id: str) -> None:
         """A member run paused (its requirements are folded in): close its delegation, or re-pause the team."""
+        self._settle(member_run_id)
+
+    def _settle(self, member_run_id: str) -> None:
+        """A member run ended or paused: resume the leader or close the delegation once all its runs settled."""
         team = self.team_state
-        if member_run_id in team.awaiting:
+        if member_run_id in team.awaiting:  # continued after a pause: the leader resumes once all have settled
             self.after_awaited()
             return
         delegation = next((d for d in team.delegations.values() if member_run_id in d.member_run_ids), None)
