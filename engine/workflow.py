@@ -25,9 +25,9 @@ from __future__ import annotations
 import inspect
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .agent import Agent
 from .errors import ConfigurationError
@@ -48,6 +48,8 @@ __all__ = [
     "with_step_agents",
     "with_step_teams",
 ]
+
+_Executor = TypeVar("_Executor", Agent, Team)
 
 _NS = uuid.UUID("2b9d6a1e-7c43-4f0e-9a57-5e1f0c8d4b21")
 _ITERATION = re.compile(r"@\d+")
@@ -345,15 +347,7 @@ def with_step_agents(agents: Mapping[str, Agent], workflows: Mapping[str, Workfl
     Raises:
         ConfigurationError: one id names two different agents.
     """
-    registry = dict(agents)
-    for workflow in workflows.values():
-        for agent in workflow.step_agents():
-            known = registry.setdefault(agent.id, agent)
-            if known is not agent:
-                raise ConfigurationError(
-                    f"workflow {workflow.id!r} has a step agent with id {agent.id!r}, which names another agent too"
-                )
-    return registry
+    return _with_steps(agents, workflows, Workflow.step_agents, "agent")
 
 
 def with_step_teams(teams: Mapping[str, Team], workflows: Mapping[str, Workflow]) -> dict[str, Team]:
@@ -362,12 +356,22 @@ def with_step_teams(teams: Mapping[str, Team], workflows: Mapping[str, Workflow]
     Raises:
         ConfigurationError: one id names two different teams.
     """
-    registry = dict(teams)
+    return _with_steps(teams, workflows, Workflow.step_teams, "team")
+
+
+def _with_steps(
+    registry: Mapping[str, _Executor],
+    workflows: Mapping[str, Workflow],
+    steps_of: Callable[[Workflow], Iterable[_Executor]],
+    kind: str,
+) -> dict[str, _Executor]:
+    merged = dict(registry)
     for workflow in workflows.values():
-        for team in workflow.step_teams():
-            known = registry.setdefault(team.id, team)
-            if known is not team:
+        for executor in steps_of(workflow):
+            known = merged.setdefault(executor.id, executor)
+            if known is not executor:
                 raise ConfigurationError(
-                    f"workflow {workflow.id!r} has a step team with id {team.id!r}, which names another team too"
+                    f"workflow {workflow.id!r} has a step {kind} with id {executor.id!r}, "
+                    f"which names another {kind} too"
                 )
-    return registry
+    return merged
