@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import ClassVar, Self
 
@@ -25,12 +23,6 @@ from ..errors import ModelConnectionError, ModelTimeoutError
 from ..settings import ProviderKeys, load_settings
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPConnection"]
-
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore runs `import sniffio` (optional) on every lock, event and shielded close, several times per
-    # streamed chunk; when it is not installed each of those is a full, failing search of sys.path (~5 % of
-    # the server's CPU under load). A None entry makes the import fail at once, as Python documents.
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 """openai-python's default (`_constants.DEFAULT_TIMEOUT`): 600 s per read/write/pool wait, 5 s to connect."""
