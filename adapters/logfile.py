@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import orjson
 from engine import ConfigurationError
 from streams import MemoryLog, TopicPartition, Topics
 
-__all__ = ["is_sqlite_log", "read_events"]
+__all__ = ["is_sqlite_log", "jsonl_records", "read_events"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -27,6 +27,22 @@ def is_sqlite_log(path: str | Path) -> bool:
         raise ConfigurationError(f"log file {str(p)!r} does not exist")
     with p.open("rb") as f:
         return f.read(16) == _SQLITE_MAGIC
+
+
+def jsonl_records(path: str | Path, *, skip: Callable[[bytes], bool] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the records of a JSONL export in order; a line `skip` returns True for is passed over unparsed.
+
+    Raises:
+        ConfigurationError: a line is not JSON (names the file and line).
+    """
+    with Path(path).open("rb") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip() or (skip is not None and skip(line)):
+                continue
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ConfigurationError(f"{path}:{line_no}: not JSON ({exc})") from exc
 
 
 async def read_events(
@@ -48,13 +64,8 @@ async def read_events(
     """
     p = Path(path)
     if not is_sqlite_log(p):
-        with p.open("rb") as f:
-            for line_no, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        yield orjson.loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        raise ConfigurationError(f"{p}:{line_no}: not JSON ({exc})") from exc
+        for value in jsonl_records(p):
+            yield value
         return
     t = topics or Topics()
     log = MemoryLog(p)

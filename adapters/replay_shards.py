@@ -26,12 +26,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from engine import ConfigurationError, replay_check
 
 from .agents_loader import load_agents, load_teams, load_workflows
-from .logfile import is_sqlite_log, read_events
+from .logfile import is_sqlite_log, jsonl_records, read_events
 
 __all__ = ["ReplaySummary", "replay_log", "shard_of"]
 
@@ -131,20 +129,16 @@ def _shard_records(path: str, shard: int, shards: int) -> Iterator[dict[str, Any
         # Sessions never span partitions: a shard of the log's partitions is a shard of its sessions.
         yield from asyncio.run(_collect(path, shard, shards))
         return
-    with open(path, "rb") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            if shards > 1:
-                session_id = _session_id(line)
-                if session_id is not None and shard_of(session_id, shards) != shard:
-                    continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise ConfigurationError(f"{path}:{line_no}: not JSON ({exc})") from exc
-            if shards > 1 and session_id is None and shard_of(str(record.get("session_id", "")), shards) != shard:
-                continue
+    if shards == 1:
+        yield from jsonl_records(path)
+        return
+
+    def other_shard(line: bytes) -> bool:  # decided without parsing the line when its session id is plain
+        session_id = _session_id(line)
+        return session_id is not None and shard_of(session_id, shards) != shard
+
+    for record in jsonl_records(path, skip=other_shard):
+        if shard_of(str(record.get("session_id", "")), shards) == shard:
             yield record
 
 
