@@ -126,33 +126,38 @@ class ChunkAccumulator:
         chunk = self._decode(data)
         if chunk.get("error"):
             raise self._on_error(chunk)
-        if isinstance(chunk.get("id"), str) and chunk["id"]:
-            self._response_id = chunk["id"]
-        if isinstance(chunk.get("usage"), Mapping):
-            self._usage = chunk["usage"]
+        response_id = chunk.get("id")
+        if response_id and isinstance(response_id, str):
+            self._response_id = response_id
+        usage = chunk.get("usage")
+        if usage is not None and isinstance(usage, dict):
+            self._usage = usage
         choice = self._choice_zero(chunk, data)
         if choice is None:
             return []
         delta = choice.get("delta") or {}
-        if not isinstance(delta, Mapping):
+        if type(delta) is not dict:
             raise self._malformed("chunk delta is not an object", data)
         deltas: list[TextDelta] = []
         content = delta.get("content")
-        if isinstance(content, str) and content:
+        if content and isinstance(content, str):
             self._texts.append(content)
             deltas.append(TextDelta(content))
-            self._mark_first_token(now)
-        fragments = delta.get("tool_calls") or []
-        if not isinstance(fragments, list):
-            raise self._malformed("delta.tool_calls is not a list", data)
-        for fragment in fragments:
-            try:
-                self._calls.add(fragment)
-            except _MalformedError as exc:
-                raise self._malformed(str(exc), data) from exc
-            self._mark_first_token(now)
-        if isinstance(choice.get("finish_reason"), str):
-            self.finish_reason = choice["finish_reason"]
+            if self.first_token_at is None:
+                self._mark_first_token(now)
+        fragments = delta.get("tool_calls")
+        if fragments:
+            if not isinstance(fragments, list):
+                raise self._malformed("delta.tool_calls is not a list", data)
+            for fragment in fragments:
+                try:
+                    self._calls.add(fragment)
+                except _MalformedError as exc:
+                    raise self._malformed(str(exc), data) from exc
+                self._mark_first_token(now)
+        finish_reason = choice.get("finish_reason")
+        if finish_reason is not None and isinstance(finish_reason, str):
+            self.finish_reason = finish_reason
         return deltas
 
     def finish(self, *, time_to_first_token: float | None, duration: float) -> ModelResponse:
@@ -193,7 +198,7 @@ class ChunkAccumulator:
         if not isinstance(choices, list):
             raise self._malformed("chunk choices is not a list", data)
         for choice in choices:
-            if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+            if type(choice) is dict and choice.get("index", 0) == 0:
                 return choice
         return None
 

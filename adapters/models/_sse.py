@@ -60,35 +60,33 @@ class SSEDecoder:
         self._buffer += text
         payloads: list[str] = []
         for line in self._take_lines():
-            payload = self._process_line(line)
-            if payload is not None:
-                payloads.append(payload)
+            if not line:
+                # A blank line dispatches the event being read (if any).
+                if self._data:
+                    payloads.append("\n".join(self._data))
+                    self._data = []
+            elif line.startswith("data:"):
+                self._data.append(line[6:] if line.startswith("data: ") else line[5:])
+            elif line == "data":
+                self._data.append("")
+            # Other fields (event, id, retry, unknown ones) and `:` comments change nothing we report.
         return payloads
 
     def _take_lines(self) -> list[str]:
         """Remove and return the complete lines of the buffer (line endings dropped)."""
-        lines: list[str] = []
+        buffer = self._buffer
+        if "\r" not in buffer:
+            # Every provider ends lines in "\n" alone: one split, the last piece is the open line.
+            lines = buffer.split("\n")
+            self._buffer = lines.pop()
+            return lines
+        lines = []
         start = 0
-        for match in _LINE_ENDING.finditer(self._buffer):
-            lines.append(self._buffer[start : match.start()])
+        for match in _LINE_ENDING.finditer(buffer):
+            lines.append(buffer[start : match.start()])
             start = match.end()
-        if start == len(self._buffer) and self._buffer.endswith("\r"):
+        if start == len(buffer) and buffer.endswith("\r"):
             # A chunk boundary may sit between "\r" and "\n"; swallow that "\n" when it comes.
             self._skip_lf = True
-        self._buffer = self._buffer[start:]
+        self._buffer = buffer[start:]
         return lines
-
-    def _process_line(self, line: str) -> str | None:
-        """Apply one line to the current event; return the event's data when the line dispatches it."""
-        if not line:
-            if not self._data:
-                return None
-            payload = "\n".join(self._data)
-            self._data = []
-            return payload
-        if line.startswith(":"):
-            return None
-        field, _, value = line.partition(":")
-        if field == "data":
-            self._data.append(value.removeprefix(" "))
-        return None
