@@ -149,10 +149,13 @@ async def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(tmp_path: Pa
     assert [i for i, n in ids.items() if n > 1] == [], _duplicates_report(ids, events, records, work_records)
 
     assert sorted(rows) == sorted(run_ids)
-    for row in rows.values():
+    for run_id, row in rows.items():
         messages = row["run_data"]["messages"]
-        assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool", "assistant", "tool", "assistant"]
-        assert len({m["id"] for m in messages}) == len(messages)
+        roles = [m["role"] for m in messages]
+        assert roles == ["user", "assistant", "tool", "tool", "assistant", "tool", "assistant"], _run_report(
+            run_id, roles, events, records
+        )
+        assert len({m["id"] for m in messages}) == len(messages), _run_report(run_id, roles, events, records)
 
     _assert_no_execution_after_committed_completion(events, records, marks)
 
@@ -187,6 +190,18 @@ def _duplicates_report(
         ]
         item = dup.rsplit(":", 1)[0]
         lines.append(f"{dup}: at {where}; work records of {item}: {work_ids.get(item, 0)}")
+    return "\n".join(lines)
+
+
+def _run_report(run_id: str, roles: list[str], events: list[dict[str, Any]], records: list[Record]) -> str:
+    """A run's projected roles and every event of it in the log: name, seq, event id, partition/offset, time."""
+    lines = [f"run {run_id}: projected roles {roles}"]
+    for event, record in zip(events, records, strict=True):
+        if event["run_id"] == run_id:
+            lines.append(
+                f"  {event['event']} seq={event.get('seq')} id={event['event_id']} "
+                f"at {record.partition}/{record.offset} t={record.timestamp_ms}"
+            )
     return "\n".join(lines)
 
 
