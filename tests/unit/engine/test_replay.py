@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
+
 from engine import (
     Agent,
     CancelRun,
@@ -23,6 +25,7 @@ from engine import (
     RunContent,
     RunContinued,
     RunEvent,
+    SchemaError,
     SessionState,
     StartRun,
     Tool,
@@ -35,6 +38,7 @@ from engine import (
     UserInputField,
     comparable,
     decide,
+    decode_event,
     evolve,
     history_limit_for,
     message_id,
@@ -327,8 +331,6 @@ def test_a_run_is_not_checked_further_after_its_first_divergence() -> None:
 
 
 def _decoded(log: list[dict[str, Any]], run_id: str, seq: int) -> RunEvent:
-    from engine import decode_event
-
     (record,) = [r for r in log if r["run_id"] == run_id and r["seq"] == seq and "part" not in r]
     return decode_event(record)
 
@@ -507,3 +509,23 @@ def test_a_changed_continue_rule_is_reported_at_the_run_continued_it_changes() -
     assert divergence.expected["messages"][0]["content"] == "Function call was rejected by the user"
     assert divergence.got is not None
     assert divergence.got["messages"][0]["content"] == "REJECTED"
+
+
+def test_progress_records_are_counted_without_being_decoded() -> None:
+    # given a clean run whose RunContent deltas lack a field every RunContent needs (session_id)
+    rec = Recorder()
+    tool_run(rec, "r1")
+    progress = [r for r in rec.log if r["event"] == "RunContent"]
+    assert progress, "the run streamed content"
+    for record in progress:
+        del record["session_id"]
+    with pytest.raises(SchemaError):
+        decode_event(progress[0])
+
+    # when
+    report = replay_check(rec.log, AGENTS)
+
+    # then progress folds to nothing and decides nothing: the replay is clean and counts every record
+    assert report.divergences == []
+    assert report.events == len(rec.log)
+    assert report.sessions["s1"] == rec.state
