@@ -6,6 +6,7 @@ reads the session's history. `SessionState` is the fold of the session's run eve
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -39,13 +40,21 @@ MAX_HISTORY_RUNS = 100
 """Completed runs a session state keeps for history; agents asking for more get this many."""
 
 _NS = uuid.UUID("6f1d8a52-54a4-4d8f-9a4b-7f6c2a1d3e90")
+_NS_BYTES = _NS.bytes
 
 RunStatus = Literal["RUNNING", "PAUSED", "COMPLETED", "ERROR", "CANCELLED"]
 
 
 def message_id(*parts: object) -> str:
-    """Return a deterministic UUID string for a message derived from `parts` (run id, seq, ...)."""
-    return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts)))
+    """Return a deterministic UUID string for a message derived from `parts` (run id, seq, ...).
+
+    It is `str(uuid.uuid5(_NS, "/".join(parts)))`, formatted straight from the SHA-1 digest: the fold and
+    `decide` derive an id for nearly every message, and building a `uuid.UUID` took 2.5x as long.
+    """
+    digest = hashlib.sha1(_NS_BYTES + "/".join([str(p) for p in parts]).encode()).digest()
+    h = digest.hex()
+    # RFC 4122: version 5 in the high nibble of byte 6, variant 10xx in the high bits of byte 8.
+    return f"{h[0:8]}-{h[8:12]}-5{h[13:16]}-{digest[8] & 0x3F | 0x80:02x}{h[18:20]}-{h[20:32]}"
 
 
 @dataclass(frozen=True, slots=True)
