@@ -52,6 +52,7 @@ from .events import (
     ToolCallRequested,
     ToolCallStarted,
     event_id,
+    is_progress_part,
 )
 from .fold import evolve
 from .hitl import MISSING_UPDATES, REJECTED_NOTE, REJECTED_RESULT, continue_problem, paused_content
@@ -260,6 +261,7 @@ __all__ = [
     "event_id",
     "evolve",
     "history_limit_for",
+    "is_progress_part",
     "message_id",
     "model_event_classes",
     "node_children",

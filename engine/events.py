@@ -39,6 +39,7 @@ __all__ = [
     "ToolCallRequested",
     "ToolCallStarted",
     "event_id",
+    "is_progress_part",
 ]
 
 RUNTIME = "agnostream"
@@ -48,6 +49,15 @@ _SPECS: dict[type, tuple[FieldSpec, ...]] = {}
 def event_id(run_id: str, seq: int, part: str = "") -> str:
     """Return the deterministic id of the event at (`run_id`, `seq`, `part`)."""
     return f"{run_id}:{seq}:{part}" if part else f"{run_id}:{seq}"
+
+
+def is_progress_part(part: object) -> bool:
+    """True for a worker's progress part (`start~…`, `d1~…`): any part but "" (a decision) and "done" (an answer).
+
+    Progress events (ModelRequestStarted, RunContent deltas, ToolCallStarted) fold to nothing and answer
+    nothing; the fold, the record codec and replay all skip them by this rule.
+    """
+    return type(part) is str and part != "" and part != "done"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ from .events import (
     ToolCallError,
     ToolCallPaused,
     ToolCallRequested,
+    is_progress_part,
 )
 from .messages import Message
 from .state import CompletedRun, RunState, SessionState, message_id
@@ -45,7 +46,7 @@ def evolve(state: SessionState, event: RunEvent) -> SessionState:
     Raises:
         EventSequenceError: a RunStarted for a session other than `state.session_id`.
     """
-    if event.part and event.part != "done":  # a worker's progress (see the docstring): nothing to fold
+    if is_progress_part(event.part):  # a worker's progress (see the docstring): nothing to fold
         return state
     if isinstance(event, RunStarted):
         return _evolve_started(state, event)

@@ -32,6 +32,7 @@ from .events import (
     RunStarted,
     ToolCallCompleted,
     ToolCallError,
+    is_progress_part,
 )
 from .fold import evolve
 from .run import decide
@@ -184,13 +185,13 @@ class _Checker:
         self.diverged.add(run_id)
         self.report.divergences.append(Divergence(run_id, seq, expected, got))
 
-    def on_progress(self, run_id: str) -> None:
+    def count(self, run_id: str) -> None:
+        """Count one record of `run_id` (every record is counted, progress ones without being decoded)."""
         self.report.events += 1
         self.run_ids.add(run_id)
 
     def on_event(self, event: RunEvent) -> None:
-        self.report.events += 1
-        self.run_ids.add(event.run_id)
+        self.count(event.run_id)
         state = self.session(event.session_id)
         if event.part == "":
             self.check_decision(state, event)
@@ -358,11 +359,9 @@ def replay_check(
     checker.teams = with_step_teams(teams or {}, workflows or {})
     checker.history_limit = history_limit_for(checker.agents.values(), checker.teams.values())
     for record in records:
-        part, run_id = record.get("part"), record.get("run_id")
-        if part and part != "done" and type(part) is str and type(run_id) is str:
-            # A worker's progress (RunContent deltas, ModelRequestStarted, ToolCallStarted): it folds to
-            # nothing and answers nothing (see `on_event` and `evolve`), so it is counted, not decoded.
-            checker.on_progress(run_id)
+        run_id = record.get("run_id")
+        if is_progress_part(record.get("part")) and type(run_id) is str:
+            checker.count(run_id)  # progress folds to nothing and answers nothing: counted, not decoded
             continue
         checker.on_event(decode_event(record))
     return checker.finish()

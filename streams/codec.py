@@ -10,7 +10,16 @@ from typing import Any
 
 import orjson
 
-from engine import Command, RunEvent, SchemaError, WorkItem, decode_command, decode_event, decode_work
+from engine import (
+    Command,
+    RunEvent,
+    SchemaError,
+    WorkItem,
+    decode_command,
+    decode_event,
+    decode_work,
+    is_progress_part,
+)
 
 from .records import Headers, Record
 from .transport import OutRecord
@@ -42,7 +51,7 @@ PROGRESS_HEADER = ("progress", b"1")
 def event_record(topic: str, event: RunEvent) -> OutRecord:
     """Encode a run event keyed by its session id (worker progress events carry `PROGRESS_HEADER`)."""
     headers = _headers("event", event.event)
-    if event.part and event.part != "done":
+    if is_progress_part(event.part):
         headers = (*headers, PROGRESS_HEADER)
     return OutRecord(topic, event.session_id.encode(), orjson.dumps(event.to_dict()), headers)
 

@@ -130,7 +130,7 @@ class ChunkAccumulator:
         if response_id and isinstance(response_id, str):
             self._response_id = response_id
         usage = chunk.get("usage")
-        if usage is not None and isinstance(usage, dict):
+        if isinstance(usage, dict):
             self._usage = usage
         choice = self._choice_zero(chunk, data)
         if choice is None:
@@ -143,8 +143,7 @@ class ChunkAccumulator:
         if content and isinstance(content, str):
             self._texts.append(content)
             deltas.append(TextDelta(content))
-            if self.first_token_at is None:
-                self._mark_first_token(now)
+            self._mark_first_token(now)
         fragments = delta.get("tool_calls")
         if fragments:
             if not isinstance(fragments, list):
@@ -156,7 +155,7 @@ class ChunkAccumulator:
                     raise self._malformed(str(exc), data) from exc
                 self._mark_first_token(now)
         finish_reason = choice.get("finish_reason")
-        if finish_reason is not None and isinstance(finish_reason, str):
+        if isinstance(finish_reason, str):
             self.finish_reason = finish_reason
         return deltas
 
