@@ -19,7 +19,10 @@ from engine import Agent
 from projections import SqliteViewStore
 from streams import MemoryLog, Topics
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures"
+"""The repo's copy of the reference captures (`fixtures/agno-sse`: agno 3.1.10's AgentOS wire, copied from the
+project's shared `reference/agno-sse`), so a clone runs the suite on its own; `tests/unit/test_reference_copy.py`
+checks the copy against the original when the shared directory sits next to the repo."""
 
 # No test may reach a real model API: requests to non-loopback hosts raise ModelRequestsBlockedError.
 # Live tests (tests/live, marker `live`) lift this only when their key is set.
