@@ -1,7 +1,8 @@
 """The model worker: executes ModelWork items through the agent's model and reports as run events.
 
-For each item it appends `ModelRequestStarted`, then `RunContent` deltas coalesced over a short window
-(the first delta is flushed at once, so time-to-first-token is not delayed), and finally answers with
+For each item it appends `ModelRequestStarted` (while the request goes out), then `RunContent` deltas
+coalesced over a short window (the first delta is flushed at once, so time-to-first-token is not
+delayed), and finally answers with
 `ModelRequestCompleted` (usage + the assistant message) or `ModelRequestFailed` (error type and code).
 Provider retries happen inside the model client; a failure here is final for the run.
 
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any, cast
 
 from engine import (
@@ -109,8 +110,11 @@ class ModelExecutor:
         # Progress events are per attempt: a request re-executed after a crash streams under new ids, so no
         # event id repeats in the log (the final answer keeps the deterministic part "done").
         attempt = uuid.uuid4().hex[:8]
-        await emit([started(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)])
         content = _ContentWriter(emit, base, attempt, self._flush_s, content_event)
+        # ModelRequestStarted is appended while the request goes out: the deltas queue behind it (appends
+        # are sequential), so the log order is the same, but the first token no longer waits for a group
+        # commit before the model is even called.
+        content.follow(emit([started(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)]))
         response: ModelResponse | None = None
         try:
             async for update in model.stream(work.messages, agent.tool_list):
@@ -208,6 +212,20 @@ class _ContentWriter:
         if now - self._last >= self._window_s:
             self._last = now
             self._inflight = asyncio.ensure_future(self._append())
+
+    def follow(self, first: Awaitable[None]) -> None:
+        """Queue this turn's appends behind `first` (an append started before the stream).
+
+        Deltas that arrive while `first` is in flight are appended as soon as it has returned, so the
+        first token waits for `first` only, not for a later delta. Call before the first `add`.
+        """
+        self._inflight = asyncio.ensure_future(self._after(first))
+
+    async def _after(self, first: Awaitable[None]) -> None:
+        await first
+        if self._pending:
+            self._last = time.monotonic()
+            await self._emit([self._take()])
 
     async def _append(self) -> None:
         # The batch is taken when this task first runs, after the deltas of the same network read.

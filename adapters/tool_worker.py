@@ -1,6 +1,6 @@
 """The tool worker: executes ToolWork items with a timeout and reports as run events.
 
-Appends `ToolCallStarted` before executing, then answers with `ToolCallCompleted` (the result as text)
+Appends `ToolCallStarted` (while the call runs), then answers with `ToolCallCompleted` (the result as text)
 or `ToolCallError` (unknown tool, invalid arguments, exception, timeout). Sync tools run in a thread so
 the event loop never blocks; async tools are awaited. A call whose answer was committed is never
 executed again (see `streams.worker`); one interrupted before its answer is executed again on restart.
@@ -21,7 +21,16 @@ from typing import Any
 
 import orjson
 
-from engine import Agent, RunEvent, ToolCallError, ToolExecution, ToolWork, WorkItem, tool_event_classes
+from engine import (
+    Agent,
+    RunEvent,
+    ToolCallCompleted,
+    ToolCallError,
+    ToolExecution,
+    ToolWork,
+    WorkItem,
+    tool_event_classes,
+)
 
 __all__ = ["TOOL_GROUP", "ToolExecutor", "format_args", "result_text"]
 
@@ -80,18 +89,39 @@ class ToolExecutor:
         execution = _execution(work, args, now)
         started_cls, completed_cls, _error_cls = tool_event_classes(work.is_team)
         attempt = uuid.uuid4().hex[:8]  # progress ids are per attempt (see model_worker)
-        await emit([started_cls(created_at=now, part=f"start~{attempt}", tool=execution, **base)])
+        # ToolCallStarted is appended while the tool runs: the answer is returned (and appended) only after
+        # it, so the log order is the same, but the call no longer waits for a group commit to begin.
+        started = asyncio.ensure_future(
+            emit([started_cls(created_at=now, part=f"start~{attempt}", tool=execution, **base)])
+        )
+        try:
+            answer = await self._call(tool.entrypoint, work, args, base, execution, completed_cls)
+        except BaseException:
+            started.cancel()
+            raise
+        await started
+        return [answer]
+
+    async def _call(
+        self,
+        fn: Any,
+        work: ToolWork,
+        args: dict[str, Any],
+        base: dict[str, Any],
+        execution: ToolExecution,
+        completed_cls: type[ToolCallCompleted],
+    ) -> RunEvent:
+        """Run the tool under the timeout; its answer event (ToolCallCompleted, or ToolCallError on failure)."""
         start = time.time()
         try:
-            fn = tool.entrypoint
             if inspect.iscoroutinefunction(fn):
                 value = await asyncio.wait_for(fn(**args), self._timeout_s)
             else:
                 value = await asyncio.wait_for(asyncio.to_thread(fn, **args), self._timeout_s)
         except TimeoutError:
-            return [self._error(base, work, args, f"Error: tool {work.tool_name} timed out after {self._timeout_s}s")]
+            return self._error(base, work, args, f"Error: tool {work.tool_name} timed out after {self._timeout_s}s")
         except Exception as exc:  # a tool's own failure is returned to the model, as agno does
-            return [self._error(base, work, args, f"Error executing {work.tool_name}: {exc}")]
+            return self._error(base, work, args, f"Error executing {work.tool_name}: {exc}")
         end = time.time()
         result = result_text(value)
         done = replace(
@@ -101,7 +131,7 @@ class ToolExecutor:
             metrics={"start_time": start, "end_time": end, "duration": end - start},
         )
         content = f"{work.tool_name}({format_args(args)}) completed in {end - start:.4f}s. "
-        return [completed_cls(created_at=int(end), part="done", content=content, tool=done, **base)]
+        return completed_cls(created_at=int(end), part="done", content=content, tool=done, **base)
 
     def _error(self, base: dict[str, Any], work: ToolWork, args: dict[str, Any], error: str) -> ToolCallError:
         tool = replace(_execution(work, args, int(time.time())), tool_call_error=True, result=error)
