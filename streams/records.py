@@ -1,8 +1,13 @@
-"""Record and position types, in Kafka's vocabulary (topic, partition, offset)."""
+"""Record and position types, in Kafka's vocabulary (topic, partition, offset).
+
+They are NamedTuples (as aiokafka's `TopicPartition` is): every record and every partition key of the log
+passes through their constructors, `__hash__` and `__eq__`, which a tuple has in C; a frozen dataclass runs
+them in Python (`Record(...)` 0.72 -> 0.25 µs, `hash(tp)` 94 -> 28 ns here).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Headers", "Position", "Record", "TopicPartition"]
 
@@ -10,16 +15,14 @@ Headers = tuple[tuple[str, bytes], ...]
 """Record headers as (name, value) pairs, in order."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class TopicPartition:
+class TopicPartition(NamedTuple):
     """A partition of a topic (as aiokafka's `TopicPartition`)."""
 
     topic: str
     partition: int
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
     """The place of one record: its topic, partition and offset (the record's own offset, not "next")."""
 
     topic: str
@@ -27,8 +30,7 @@ class Position:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """One record read from a topic partition.
 
     Attributes:

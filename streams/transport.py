@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .records import Headers, Record, TopicPartition
 
 __all__ = ["Consumer", "Log", "OutRecord", "RebalanceCallback", "TopicSpec", "Transaction"]
 
 
-@dataclass(frozen=True, slots=True)
-class OutRecord:
-    """A record to append: topic, key, value and headers (the partition comes from the key)."""
+class OutRecord(NamedTuple):
+    """A record to append: topic, key, value and headers (the partition comes from the key).
+
+    A NamedTuple for the same reason as `streams.records.Record`.
+    """
 
     topic: str
     key: bytes
