@@ -1,9 +1,10 @@
 """Connection settings, lifecycle and httpx error translation shared by the HTTP provider clients.
 
 `OpenAILike`, `OpenAILikeEmbedder`, `GeminiHTTP` and `_OllamaHTTP` all hold the same connection state
-(model id, key, timeout, retries, an injected or owned `httpx.AsyncClient`, extra headers, where provider
-keys come from, the retry sleep), close the client they created, and translate httpx exceptions the same
-way; they differ only in the label their messages use and in what "unreachable" says.
+(model id, key, timeout, retries, an injected or owned `httpx.AsyncClient`, an owned aiohttp session for
+streamed turns, extra headers, where provider keys come from, the retry sleep), close what they created,
+and translate httpx and aiohttp exceptions the same way; they differ only in the label their messages use
+and in what "unreachable" says.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine import ConfigurationError
 
 from ..errors import ModelConnectionError, ModelTimeoutError
 from ..settings import ProviderKeys, load_settings
+from ._aiohttp import OwnedSession, StreamedResponse
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPConnection"]
 
@@ -33,7 +35,8 @@ alive) makes concurrent streams queue for a connection past 100 and reconnect pa
 The client a provider creates itself sends through aiohttp (`httpx_aiohttp.AiohttpTransport`, what
 openai-python's `DefaultAioHttpClient` uses): httpcore's pool scans every pooled connection, and polls each
 idle one's socket, on every request it assigns and every response it releases, which under 100 concurrent
-streams was a third of the server's CPU; aiohttp's C parser also reads streamed chunks for less. An injected
+streams was a third of the server's CPU; aiohttp's C parser also reads streamed chunks for less. Streamed
+chat turns (`_post_streamed`) skip httpx altogether on an owned aiohttp session (`_aiohttp`). An injected
 `http_client` is used as it is."""
 
 
@@ -72,6 +75,7 @@ class HTTPConnection:
         self.max_retries = max_retries
         self._http_client = http_client
         self._owned_client: httpx.AsyncClient | None = None
+        self._owned_session = OwnedSession(DEFAULT_LIMITS)
         self._extra_headers = dict(extra_headers or {})
         self._provider_keys = provider_keys
         self._retry_sleep = retry_sleep or asyncio.sleep
@@ -91,10 +95,11 @@ class HTTPConnection:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client this object created (an injected client is left open)."""
+        """Close the HTTP client and session this object created (an injected client is left open)."""
         if self._owned_client is not None:
             await self._owned_client.aclose()
             self._owned_client = None
+        await self._owned_session.aclose()
 
     def _keys(self) -> ProviderKeys:
         return self._provider_keys if self._provider_keys is not None else load_settings()[1]
@@ -108,24 +113,43 @@ class HTTPConnection:
             )
         return self._owned_client
 
-    def _unreachable(self, exc: httpx.ConnectError) -> str | None:
+    async def _post_streamed(self, url: str, headers: Mapping[str, str], content: bytes) -> StreamedResponse:
+        """POST `content` to `url`; return the open response, whatever its status (body not read yet).
+
+        Through the injected `http_client` when there is one, else through this object's own aiohttp
+        session (`_aiohttp`). Call inside `_map_provider_errors`: both raise their library's exceptions.
+        """
+        if self._http_client is not None:
+            request = self._http_client.build_request(
+                "POST",
+                url,
+                headers=headers,
+                content=content,
+                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            return await self._http_client.send(request, stream=True)
+        timeout = self._timeout if self._timeout is not None else DEFAULT_TIMEOUT
+        return await self._owned_session.post(url, data=content, headers=headers, timeouts=timeout)
+
+    def _unreachable(self, exc: Exception) -> str | None:
         """Message for a connection refused / DNS failure, or None to report it as a generic failure."""
         return f"{self.http_label or self.provider} could not be reached: {exc}"
 
     @contextlib.contextmanager
     def _map_provider_errors(self) -> Iterator[None]:
-        """Translate httpx exceptions raised inside the block into `adapters.errors` classes."""
+        """Translate httpx and aiohttp exceptions raised inside the block into `adapters.errors` classes."""
         label = self.http_label or self.provider
         labels = {"provider": self.provider, "model_name": self._id}
         try:
             yield
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, aiohttp.InvalidURL) as exc:
             raise ConfigurationError(f"{label} {self.url_setting} is not a valid http(s) URL: {exc}") from exc
-        except httpx.HTTPError as raw:
-            error = _reclassified(raw)
-            if isinstance(error, httpx.TimeoutException):
+        except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as raw:
+            error = _reclassified(raw) if isinstance(raw, httpx.HTTPError) else raw
+            if isinstance(error, httpx.TimeoutException | TimeoutError):
                 raise ModelTimeoutError(f"{label} request timed out ({type(error).__name__})", **labels) from raw
-            message = self._unreachable(error) if isinstance(error, httpx.ConnectError) else None
+            connect_failed = isinstance(error, httpx.ConnectError | aiohttp.ClientConnectorError)
+            message = self._unreachable(error) if connect_failed else None
             if message is None:
                 message = f"{label} connection failed ({type(error).__name__}): {error}"
             raise ModelConnectionError(message, **labels) from raw

@@ -29,6 +29,7 @@ import httpx
 from adapters.errors import ContextLengthExceededError, InvalidRequestError, ModelProviderError
 from engine import Message
 
+from ._aiohttp import StreamedResponse
 from .openai import OpenAILike
 from .openai_embedder import UnsupportedEmbedder
 
@@ -68,18 +69,16 @@ class Cerebras(OpenAILike):
         base_url = super()._resolve_base_url()
         return base_url + _SDK_PATH if httpx.URL(base_url).path in ("", "/") else base_url
 
-    async def _send(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
-    ) -> httpx.Response:
+    async def _send(self, url: str, headers: dict[str, str], content: bytes) -> StreamedResponse:
         try:
-            return await super()._send(client, url, headers, content)
+            return await super()._send(url, headers, content)
         except InvalidRequestError as exc:
             refined = _refine(exc)
             if refined is exc:
                 raise
             raise refined from exc
 
-    def _stream_error_factory(self, response: httpx.Response) -> Callable[[Mapping[str, Any]], ModelProviderError]:
+    def _stream_error_factory(self, response: StreamedResponse) -> Callable[[Mapping[str, Any]], ModelProviderError]:
         build = super()._stream_error_factory(response)
         return lambda payload: _refine(build(payload))
 

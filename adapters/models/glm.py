@@ -45,6 +45,7 @@ from adapters.errors import (
 from adapters.settings import ProviderKeys
 from engine import Message, Tool
 
+from ._aiohttp import StreamedResponse
 from ._openai_errors import parse_error_body
 from .openai import OpenAILike
 from .openai_embedder import OpenAILikeEmbedder
@@ -128,18 +129,16 @@ class GLM(OpenAILike):
             body["tool_stream"] = True
         return body
 
-    async def _send(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
-    ) -> httpx.Response:
+    async def _send(self, url: str, headers: dict[str, str], content: bytes) -> StreamedResponse:
         try:
-            return await super()._send(client, url, headers, content)
+            return await super()._send(url, headers, content)
         except ModelRateLimitedError as exc:
             refined = _refine(exc)
             if refined is exc:
                 raise
             raise refined from exc
 
-    def _stream_error_factory(self, response: httpx.Response) -> Callable[[Mapping[str, Any]], ModelProviderError]:
+    def _stream_error_factory(self, response: StreamedResponse) -> Callable[[Mapping[str, Any]], ModelProviderError]:
         def build(payload: Mapping[str, Any]) -> ModelProviderError:
             return _from_business_code(
                 payload, status_code=response.status_code, model_name=self.id, api_key_env=self.api_key_env
@@ -147,7 +146,7 @@ class GLM(OpenAILike):
 
         return build
 
-    async def _payloads(self, response: httpx.Response) -> AsyncGenerator[str, None]:
+    async def _payloads(self, response: StreamedResponse) -> AsyncGenerator[str, None]:
         async with contextlib.aclosing(super()._payloads(response)) as payloads:
             async for data in payloads:
                 if '"network_error"' in data:

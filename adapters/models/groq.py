@@ -29,6 +29,7 @@ import orjson
 
 from adapters.errors import InvalidRequestError, ModelServerError
 
+from ._aiohttp import StreamedResponse
 from .openai import OpenAILike
 from .openai_embedder import UnsupportedEmbedder
 
@@ -61,11 +62,9 @@ class Groq(OpenAILike):
         base_url = super()._resolve_base_url()
         return base_url + _SDK_PATH if httpx.URL(base_url).path in ("", "/") else base_url
 
-    async def _send(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
-    ) -> httpx.Response:
+    async def _send(self, url: str, headers: dict[str, str], content: bytes) -> StreamedResponse:
         try:
-            return await super()._send(client, url, headers, content)
+            return await super()._send(url, headers, content)
         except InvalidRequestError as exc:
             if exc.status_code != _FLEX_CAPACITY_EXCEEDED:
                 raise
@@ -77,7 +76,7 @@ class Groq(OpenAILike):
                 model_name=self.id,
             ) from exc
 
-    async def _payloads(self, response: httpx.Response) -> AsyncGenerator[str, None]:
+    async def _payloads(self, response: StreamedResponse) -> AsyncGenerator[str, None]:
         async with contextlib.aclosing(super()._payloads(response)) as payloads:
             async for data in payloads:
                 yield _lift_x_groq_usage(data)

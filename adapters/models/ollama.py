@@ -166,7 +166,7 @@ class _OllamaHTTP(HTTPConnection):
             )
         return cls(text, status_code=status_code, body=body, provider=self.provider, model_name=self._id)
 
-    def _unreachable(self, exc: httpx.ConnectError) -> str | None:
+    def _unreachable(self, exc: Exception) -> str | None:
         return (
             f"Ollama could not be reached at {self._base_url}: {exc}; start it with `ollama serve`, "
             f"or set {self.host_env} to where it runs"

@@ -1,9 +1,10 @@
-"""OpenAI Chat Completions over httpx: `OpenAIChat`, and `OpenAILike`, the base of OpenAI-compatible providers.
+"""OpenAI Chat Completions: `OpenAIChat`, and `OpenAILike`, the base of OpenAI-compatible providers.
 
 Wire format: providers.md §1 (endpoint and auth §1.1, streaming §1.3, non-streamed body §1.4, errors §1.6).
 A request is `POST {base_url}/chat/completions` with `stream: true` and `stream_options.include_usage`;
 the SSE stream is decoded by `_sse`, folded by `_openai_stream`, and errors are translated by
-`_openai_errors` inside `_map_provider_errors()`, so no httpx exception leaves this module.
+`_openai_errors` inside `_map_provider_errors()`, so no httpx or aiohttp exception leaves this module.
+The request goes through the injected `http_client` (httpx) or the client's own aiohttp session (`_aiohttp`).
 
 Subclassing for another OpenAI-compatible provider (Groq, Cerebras, OpenRouter, ...) sets the class
 attributes `provider`, `name`, `api_key_env`, `base_url_env`, `default_base_url`, `default_id` and, for
@@ -29,6 +30,7 @@ from adapters.settings import ProviderKeys
 from engine import Message, Tool
 
 from . import _guard
+from ._aiohttp import StreamedResponse
 from ._http import DEFAULT_TIMEOUT
 from ._openai_endpoint import OpenAICompatibleEndpoint
 from ._openai_errors import error_from_response, error_from_stream_payload
@@ -62,7 +64,8 @@ class OpenAILike(OpenAICompatibleEndpoint):
             the injected client's own timeouts, else `DEFAULT_TIMEOUT`.
         max_retries: retries after the first attempt for retriable errors (429, 5xx, 408, timeouts,
             connection errors), only before any stream output; backoff per `adapters.models._retry`.
-        http_client: client to send with (not closed by this object); tests inject one.
+        http_client: httpx client to send with (not closed by this object); tests inject one. When None, the
+            object streams through an aiohttp session of its own (`_aiohttp`), closed by `aclose()`.
         extra_headers: headers added to every request (they may override the defaults).
         provider_keys: where keys and base URLs come from; `load_settings()` when None (tests inject).
         retry_sleep: awaited with each retry wait in seconds; `asyncio.sleep` when None (tests record).
@@ -199,10 +202,9 @@ class OpenAILike(OpenAICompatibleEndpoint):
         url = f"{self._resolve_base_url()}/chat/completions"
         headers = self._request_headers()
         content = orjson.dumps(self.request_body(messages, tools))
-        client = self._client()
         started = time.perf_counter()
         response = await retry_async(
-            lambda: self._send(client, url, headers, content), max_retries=self.max_retries, sleep=self._retry_sleep
+            lambda: self._send(url, headers, content), max_retries=self.max_retries, sleep=self._retry_sleep
         )
         try:
             if _is_json(response):
@@ -231,20 +233,11 @@ class OpenAILike(OpenAICompatibleEndpoint):
             await response.aclose()
         yield final
 
-    async def _send(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
-    ) -> httpx.Response:
+    async def _send(self, url: str, headers: dict[str, str], content: bytes) -> StreamedResponse:
         """One attempt: send the request and return the open response when its status is 2xx."""
         _guard.check_allowed(url)
         with self._map_provider_errors():
-            request = client.build_request(
-                "POST",
-                url,
-                headers=headers,
-                content=content,
-                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-            response = await client.send(request, stream=True)
+            response = await self._post_streamed(url, headers, content)
             if response.is_success:
                 return response
             try:
@@ -260,7 +253,7 @@ class OpenAILike(OpenAICompatibleEndpoint):
             api_key_env=self.api_key_env,
         )
 
-    async def _payloads(self, response: httpx.Response) -> AsyncGenerator[str, None]:
+    async def _payloads(self, response: StreamedResponse) -> AsyncGenerator[str, None]:
         """The SSE data payloads of `response`, in order.
 
         A body with no SSE event at all that is a JSON error envelope (checklist §10.3: some servers send
@@ -284,7 +277,7 @@ class OpenAILike(OpenAICompatibleEndpoint):
             if isinstance(body, dict) and body.get("error"):
                 raise self._stream_error_factory(response)(body)
 
-    async def _read_completion(self, response: httpx.Response, started: float) -> ModelResponse:
+    async def _read_completion(self, response: StreamedResponse, started: float) -> ModelResponse:
         """Read a whole JSON body (a server that ignored `stream: true`, or an error envelope)."""
         with self._map_provider_errors():
             raw = await response.aread()
@@ -300,7 +293,7 @@ class OpenAILike(OpenAICompatibleEndpoint):
             body, provider=self.provider, model_name=self._id, duration=time.perf_counter() - started
         )
 
-    def _stream_error_factory(self, response: httpx.Response) -> Callable[[Mapping[str, Any]], ModelProviderError]:
+    def _stream_error_factory(self, response: StreamedResponse) -> Callable[[Mapping[str, Any]], ModelProviderError]:
         def build(payload: Mapping[str, Any]) -> ModelProviderError:
             return error_from_stream_payload(
                 payload,
@@ -356,6 +349,6 @@ def _renamed_tool_call_ids(message: Message, renamed: Mapping[str, str]) -> Mess
     return message
 
 
-def _is_json(response: httpx.Response) -> bool:
+def _is_json(response: StreamedResponse) -> bool:
     content_type: str = response.headers.get("content-type", "")
     return content_type.split(";")[0].strip().lower() == "application/json"

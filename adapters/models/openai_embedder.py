@@ -242,7 +242,7 @@ class OpenAILikeEmbedder(OpenAICompatibleEndpoint):
             tokens = raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else 0
         return [vector for _, vector in indexed], tokens
 
-    def _unreachable(self, exc: httpx.ConnectError) -> str | None:
+    def _unreachable(self, exc: Exception) -> str | None:
         return None  # reported as a generic connection failure, with the exception type
 
     def _malformed(self, what: str, raw: str | Mapping[str, Any]) -> UnexpectedModelBehaviorError:

@@ -30,6 +30,7 @@ import orjson
 from adapters.errors import ContextLengthExceededError, ModelHTTPError, ModelProviderError
 from adapters.settings import ProviderKeys
 
+from ._aiohttp import StreamedResponse
 from .openai import OpenAILike
 from .openai_embedder import OpenAILikeEmbedder
 
@@ -104,18 +105,16 @@ class OpenRouter(OpenAILike):
         # extra_headers (already in `headers`) win over the attribution defaults.
         return {**{name: value for name, value in attribution.items() if value}, **headers}
 
-    async def _send(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
-    ) -> httpx.Response:
+    async def _send(self, url: str, headers: dict[str, str], content: bytes) -> StreamedResponse:
         try:
-            return await super()._send(client, url, headers, content)
+            return await super()._send(url, headers, content)
         except ModelHTTPError as exc:
             refined = _refine(exc)
             if refined is exc:
                 raise
             raise refined from exc
 
-    def _stream_error_factory(self, response: httpx.Response) -> Callable[[Mapping[str, Any]], ModelProviderError]:
+    def _stream_error_factory(self, response: StreamedResponse) -> Callable[[Mapping[str, Any]], ModelProviderError]:
         build = super()._stream_error_factory(response)
         return lambda payload: _refine(build(payload))
 

@@ -279,10 +279,25 @@ class ChatContract:
     parallel_calls: ClassVar[tuple[Call, Call]]
     error_cases: ClassVar[list[ErrorCase]]
 
-    def model(self, server: FixtureServer, http: httpx.AsyncClient, **kwargs: Any) -> OpenAILike:
+    @pytest.fixture(params=["httpx", "aiohttp"])
+    async def http_client(self, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient | None]:
+        """Every check runs twice: through an injected httpx client, and through the client's own aiohttp
+        session (what a provider built without `http_client` streams with: `adapters.models._aiohttp`)."""
+        self.opened: list[OpenAILike] = []
+        if request.param == "httpx":
+            async with httpx.AsyncClient(trust_env=False) as client:
+                yield client
+        else:
+            yield None
+        for model in self.opened:
+            await model.aclose()
+
+    def model(self, server: FixtureServer, http: httpx.AsyncClient | None, **kwargs: Any) -> OpenAILike:
         kwargs.setdefault("api_key", KEY)
         kwargs.setdefault("retry_sleep", SleepRecorder())
-        return self.model_class(base_url=server.base_url(self.path_prefix), http_client=http, **kwargs)
+        model = self.model_class(base_url=server.base_url(self.path_prefix), http_client=http, **kwargs)
+        self.opened.append(model)
+        return model
 
     def reply(self, name: str, content_type: str = SSE) -> Reply:
         return Reply(body=load(self.fixtures, name), content_type=content_type)
@@ -407,7 +422,9 @@ class ChatContract:
             str(self.model_class.base_url_env): fixture_server.base_url(self.path_prefix) + "/",
         }
         keys = ProviderKeys(_env_file=None, **env)
-        await collect(self.model_class(http_client=http_client, provider_keys=keys))
+        model = self.model_class(http_client=http_client, provider_keys=keys)
+        self.opened.append(model)
+        await collect(model)
         (seen,) = fixture_server.requests
         assert seen.headers["authorization"] == "Bearer sk-from-settings"
         assert seen.path == f"{self.path_prefix}/chat/completions"
