@@ -33,6 +33,12 @@ def make_view_store(target: str | Path) -> ViewStore:
     return SqliteViewStore(target)
 
 
+PAGE_CACHE_KIB = 256
+"""SQLite page cache per connection, KiB (SQLite's default is 2000). The runner keeps the rows it folds in
+Python and the OS keeps the file's pages, so a bigger cache only held memory: at 2000 KiB per connection
+(the writer and each reader thread) the benchmark server peaked ~3 MB higher with no change in speed."""
+
+
 class SqliteViewStore(ViewStore):
     """The view database in SQLite (WAL). One writer connection (runner thread), per-thread readers."""
 
@@ -65,6 +71,7 @@ class SqliteViewStore(ViewStore):
                 time.sleep(0.01)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         return conn
 
     def open(self) -> None:
