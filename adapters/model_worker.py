@@ -53,7 +53,7 @@ class ModelExecutor:
     """
 
     def __init__(
-        self, agents: Mapping[str, Agent], *, content_flush_s: float = 0.02, cancels: CancelWatch | None = None
+        self, agents: Mapping[str, Agent], *, content_flush_s: float = 0.05, cancels: CancelWatch | None = None
     ) -> None:
         self._agents = agents
         self._flush_s = content_flush_s

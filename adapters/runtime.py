@@ -73,7 +73,7 @@ class Runtime:
         *,
         view_store: ViewStore | None = None,
         roles: Sequence[str] = ALL_ROLES,
-        content_flush_s: float = 0.02,
+        content_flush_s: float = 0.05,
         tool_timeout_s: float = 60.0,
         workflows: Mapping[str, Workflow] | None = None,
         teams: Mapping[str, Team] | None = None,

@@ -104,7 +104,9 @@ class Settings(BaseSettings):
         host / port: HTTP bind address (AGNOSTREAM_HOST, AGNOSTREAM_PORT), default 127.0.0.1:7777.
         agents: module path defining agents (AGNOSTREAM_AGENTS), default the bundled demo.
         os_security_key: bearer token required on every route when set (OS_SECURITY_KEY, as agno).
-        content_flush_ms: RunContent coalescing window in milliseconds (AGNOSTREAM_CONTENT_FLUSH_MS).
+        content_flush_ms: RunContent coalescing window in milliseconds (AGNOSTREAM_CONTENT_FLUSH_MS); the
+            first delta of a turn is never held. 50 ms (20 updates a second per stream) served 6.5 % more
+            requests/s than 20 ms in the benchmark (every record costs an append, a publish and an SSE write).
         tool_timeout_s: per-call tool timeout in seconds (AGNOSTREAM_TOOL_TIMEOUT_S).
         demo_provider: model provider of the demo agents (AGNOSTREAM_DEMO_PROVIDER): `scripted` (default,
             no key) or a provider key of `adapters.models.registry` (`openai`, `gemini`, `ollama`, ...).
@@ -123,7 +125,7 @@ class Settings(BaseSettings):
     port: int = Field(default=7777, ge=0, le=65535)
     agents: str = "adapters.demo.agents"
     os_security_key: SecretStr | None = Field(default=None, validation_alias="OS_SECURITY_KEY")
-    content_flush_ms: int = Field(default=20, ge=0)
+    content_flush_ms: int = Field(default=50, ge=0)
     tool_timeout_s: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_provider: str = "scripted"
