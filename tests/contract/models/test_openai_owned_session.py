@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 import httpx
 import pytest
-from conftest import FixtureServer, Reply, SleepRecorder, collect, collect_until_error, split
+from conftest import JSON, KEY, FixtureServer, Reply, SleepRecorder, collect, collect_until_error, load, split
 
 from adapters.errors import (
     ContextLengthExceededError,
@@ -28,21 +27,11 @@ from adapters.models._aiohttp import OwnedSession
 from adapters.models.base import TextDelta
 from adapters.models.openai import OpenAIChat
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers" / "openai"
-JSON = "application/json"
-KEY = "sk-test-0123456789"
-
 pytestmark = pytest.mark.timeout(20)
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FixtureServer]:
-    async with FixtureServer() as s:
-        yield s
+    return load("openai", name)
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -82,21 +71,23 @@ async def owned(base_url: str, **kwargs: object) -> AsyncIterator[OpenAIChat]:
         yield chat
 
 
-async def test_streamed_text_and_json_completion(server: FixtureServer) -> None:
-    server.queue(Reply(body=fixture("stream_text.sse")), Reply(body=fixture("completion_text.json"), content_type=JSON))
-    async with owned(server.base_url()) as chat:
+async def test_streamed_text_and_json_completion(fixture_server: FixtureServer) -> None:
+    fixture_server.queue(
+        Reply(body=fixture("stream_text.sse")), Reply(body=fixture("completion_text.json"), content_type=JSON)
+    )
+    async with owned(fixture_server.base_url()) as chat:
         deltas, final = split(await collect(chat))
         assert "".join(deltas) == final.content
         assert final.usage.total_tokens > 0
         deltas, final = split(await collect(chat))
         assert deltas == ["Hello! How can I assist you today?"]
-    assert [seen.headers["authorization"] for seen in server.requests] == [f"Bearer {KEY}"] * 2
+    assert [seen.headers["authorization"] for seen in fixture_server.requests] == [f"Bearer {KEY}"] * 2
 
 
-async def test_truncated_stream_and_undecodable_data_are_malformed(server: FixtureServer) -> None:
-    server.queue(Reply(body=fixture("stream_truncated.sse")))
-    server.queue(Reply(body=b'data: {"id": "chatcmpl-1", "choices": [\n\ndata: [DONE]\n\n'))
-    async with owned(server.base_url()) as chat:
+async def test_truncated_stream_and_undecodable_data_are_malformed(fixture_server: FixtureServer) -> None:
+    fixture_server.queue(Reply(body=fixture("stream_truncated.sse")))
+    fixture_server.queue(Reply(body=b'data: {"id": "chatcmpl-1", "choices": [\n\ndata: [DONE]\n\n'))
+    async with owned(fixture_server.base_url()) as chat:
         updates, error = await collect_until_error(chat)
         assert isinstance(error, UnexpectedModelBehaviorError)
         assert "truncated" in str(error)
@@ -104,13 +95,13 @@ async def test_truncated_stream_and_undecodable_data_are_malformed(server: Fixtu
         updates, error = await collect_until_error(chat)
         assert isinstance(error, UnexpectedModelBehaviorError)
         assert updates == []
-    assert len(server.requests) == 2
+    assert len(fixture_server.requests) == 2
 
 
-async def test_error_objects_in_and_instead_of_the_stream(server: FixtureServer) -> None:
-    server.queue(Reply(body=fixture("stream_error_midstream.sse")))
-    server.queue(Reply(body=fixture("error_400_context_length_exceeded.json")))
-    async with owned(server.base_url()) as chat:
+async def test_error_objects_in_and_instead_of_the_stream(fixture_server: FixtureServer) -> None:
+    fixture_server.queue(Reply(body=fixture("stream_error_midstream.sse")))
+    fixture_server.queue(Reply(body=fixture("error_400_context_length_exceeded.json")))
+    async with owned(fixture_server.base_url()) as chat:
         updates, error = await collect_until_error(chat)
         assert isinstance(error, ModelServerError)
         assert updates == [TextDelta("The answer")]
