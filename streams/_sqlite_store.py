@@ -1,6 +1,6 @@
 """Durable storage of the embedded log in one SQLite file (WAL).
 
-Tables: `topics(name, partitions)`, `records(topic, partition, offset, key, value, headers, timestamp_ms)`
+Tables: `topics(name, partitions)`, `records(seq, topic, partition, offset, key, value, headers, timestamp_ms)`
 and `offsets(group_id, topic, partition, next_offset)`. A flush writes a group of batches (records and
 offset commits of many producers/transactions gathered over one event-loop tick) in ONE SQLite
 transaction, so a transaction's records and offsets are durable together or not at all.
@@ -28,15 +28,53 @@ __all__ = ["SqliteStore"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
     topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
-    key BLOB, value BLOB NOT NULL, headers BLOB NOT NULL, timestamp_ms INTEGER NOT NULL,
-    PRIMARY KEY (topic, partition, "offset")
-) WITHOUT ROWID;
+    key BLOB, value BLOB NOT NULL, headers BLOB NOT NULL, timestamp_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_offset ON records (topic, partition, "offset");
 CREATE TABLE IF NOT EXISTS offsets (
     group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
     PRIMARY KEY (group_id, topic, partition)
 ) WITHOUT ROWID;
 """
+"""`records` rows are stored in append order (`seq`, SQLite's rowid), so a flush fills the table's last
+pages; the unique index finds a partition's offsets. Keyed by (topic, partition, offset) itself, a flush
+inserted into one b-tree position per partition it touched and rewrote that many half-full 4 KiB pages
+to the WAL: ~30 µs of CPU per record against ~11 µs now (a 10-second bench log re-written 30 records a
+transaction). `_migrate` turns a file of that first layout into this one when it is opened (~20 µs a
+record, once)."""
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Rewrite a `records` table of the first layout into the current one, in one transaction.
+
+    Another process may be migrating the same file: the layout is checked again under the write lock.
+    """
+    if not _first_layout(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if _first_layout(conn):
+            conn.execute("ALTER TABLE records RENAME TO records_first_layout")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                'INSERT INTO records (topic, partition, "offset", key, value, headers, timestamp_ms) '
+                'SELECT topic, partition, "offset", key, value, headers, timestamp_ms FROM records_first_layout '
+                'ORDER BY topic, partition, "offset"'
+            )
+            conn.execute("DROP TABLE records_first_layout")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _first_layout(conn: sqlite3.Connection) -> bool:
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(records)")]
+    return bool(columns) and "seq" not in columns
 
 
 PAGE_CACHE_KIB = 256
@@ -67,6 +105,7 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        _migrate(conn)
         conn.executescript(_SCHEMA)
         self._conn = conn
 

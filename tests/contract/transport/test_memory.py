@@ -215,3 +215,63 @@ class TestMemoryLogDurableTinyTail(DurableTransportContract):
             assert seen == list(range(25))
         finally:
             await consumer.stop()
+
+
+_FIRST_LAYOUT = """
+CREATE TABLE topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE records (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+    key BLOB, value BLOB NOT NULL, headers BLOB NOT NULL, timestamp_ms INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition, "offset")
+) WITHOUT ROWID;
+CREATE TABLE offsets (
+    group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+    PRIMARY KEY (group_id, topic, partition)
+) WITHOUT ROWID;
+INSERT INTO topics VALUES ('old', 2);
+INSERT INTO records VALUES ('old', 1, 0, X'6B', X'6231', '[["h","1"]]', 5);
+INSERT INTO records VALUES ('old', 0, 1, NULL, X'6132', '[]', 4);
+INSERT INTO records VALUES ('old', 0, 0, X'6B', X'6131', '[]', 3);
+INSERT INTO offsets VALUES ('g', 'old', 0, 2);
+"""
+
+
+class TestFirstLayoutFile:
+    """A log file written before records were stored in append order opens with everything in it."""
+
+    async def test_records_topics_and_offsets_survive_and_appends_go_on(self, tmp_path: Path) -> None:
+        path = tmp_path / "log.db"
+        with sqlite3.connect(path) as conn:
+            conn.executescript(_FIRST_LAYOUT)
+
+        log = MemoryLog(path)
+        await log.start()
+        try:
+            p0, p1 = TopicPartition("old", 0), TopicPartition("old", 1)
+            assert log.partitions_for("old") == 2
+            assert [(r.offset, r.key, r.value) for r in await log.read(p0, 0, 10)] == [
+                (0, b"k", b"a1"),
+                (1, None, b"a2"),
+            ]
+            assert [(r.value, r.headers, r.timestamp_ms) for r in await log.read(p1, 0, 10)] == [
+                (b"b1", (("h", b"1"),), 5)
+            ]
+            consumer = log.consumer(["old"], group_id="g")
+            await consumer.start()
+            try:
+                assert await consumer.committed(p0) == 2
+            finally:
+                await consumer.stop()
+            appended_to = await log.send(OutRecord("old", b"k", b"new"))
+            new_offset = {0: 2, 1: 1}[appended_to.partition]
+            assert (await log.read(appended_to, new_offset, new_offset + 1))[0].value == b"new"
+        finally:
+            await log.close()
+
+        with sqlite3.connect(path) as conn:
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(records)")]
+            rows = conn.execute('SELECT partition, "offset", value FROM records ORDER BY seq').fetchall()
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert columns[0] == "seq"
+        assert rows == [(0, 0, b"a1"), (0, 1, b"a2"), (1, 0, b"b1"), (appended_to.partition, new_offset, b"new")]
+        assert tables == {"topics", "records", "offsets"}
