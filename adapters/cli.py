@@ -157,6 +157,7 @@ def _runtime(
         teams=load_teams(agents_module),
         roles=roles,
         content_flush_s=settings.content_flush_ms / 1000,
+        view_batch_s=settings.view_batch_ms / 1000,
         tool_timeout_s=settings.tool_timeout_s,
     )
 

@@ -59,6 +59,7 @@ class Runtime:
         view_store: the sessions view database, or None to run without the projection.
         roles: processors to run in this process (subset of ALL_ROLES).
         content_flush_s: RunContent coalescing window, seconds.
+        view_batch_s: least time between two writes of the sessions view, seconds (`SessionsProjection`).
         tool_timeout_s: per tool call (and function step attempt) timeout, seconds.
         workflows: the workflow registry by id; their step agents join the processors' agent registry, their
             step teams the team registry.
@@ -74,6 +75,7 @@ class Runtime:
         view_store: ViewStore | None = None,
         roles: Sequence[str] = ALL_ROLES,
         content_flush_s: float = 0.05,
+        view_batch_s: float = 0.05,
         tool_timeout_s: float = 60.0,
         workflows: Mapping[str, Workflow] | None = None,
         teams: Mapping[str, Team] | None = None,
@@ -86,7 +88,11 @@ class Runtime:
         step_teams = with_step_teams(self.teams, self.workflows)
         self._registry = agent_registry(with_step_agents(self.agents, self.workflows), step_teams)
         self.tap = EventTap(log, topics)
-        self.projection = SessionsProjection(log, topics, view_store) if view_store is not None else None
+        self.projection = (
+            SessionsProjection(log, topics, view_store, batch_interval_s=view_batch_s)
+            if view_store is not None
+            else None
+        )
         self._roles = set(roles) - ({"projection"} if view_store is None else set())
         self._flush_s = content_flush_s
         self._tool_timeout_s = tool_timeout_s

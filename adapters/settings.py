@@ -107,6 +107,10 @@ class Settings(BaseSettings):
         content_flush_ms: RunContent coalescing window in milliseconds (AGNOSTREAM_CONTENT_FLUSH_MS); the
             first delta of a turn is never held. 50 ms (20 updates a second per stream) served 6.5 % more
             requests/s than 20 ms in the benchmark (every record costs an append, a publish and an SSE write).
+        view_batch_ms: least time between two writes of the sessions view, milliseconds
+            (AGNOSTREAM_VIEW_BATCH_MS): under load the view is written once per interval (the view lags the log
+            by up to this much); a record after a quiet spell is written at once. 0 writes every batch as it
+            is read.
         tool_timeout_s: per-call tool timeout in seconds (AGNOSTREAM_TOOL_TIMEOUT_S).
         demo_provider: model provider of the demo agents (AGNOSTREAM_DEMO_PROVIDER): `scripted` (default,
             no key) or a provider key of `adapters.models.registry` (`openai`, `gemini`, `ollama`, ...).
@@ -126,6 +130,7 @@ class Settings(BaseSettings):
     agents: str = "adapters.demo.agents"
     os_security_key: SecretStr | None = Field(default=None, validation_alias="OS_SECURITY_KEY")
     content_flush_ms: int = Field(default=50, ge=0)
+    view_batch_ms: int = Field(default=50, ge=0)
     tool_timeout_s: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_provider: str = "scripted"

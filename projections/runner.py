@@ -49,10 +49,17 @@ class SessionsProjection:
         topics: topic names.
         store: the view database.
         name: projection name, the key of its stored positions.
+        batch_interval_s: least time between the starts of two batch writes, seconds (settings
+            `AGNOSTREAM_VIEW_BATCH_MS`). A record arriving after a quiet spell is written at once; under load
+            the records of the interval go in one transaction, so a run's row is written about once per
+            interval instead of once per event, and the view lags the log by up to the interval.
     """
 
-    def __init__(self, log: Log, topics: Topics, store: ViewStore, *, name: str = "sessions") -> None:
+    def __init__(
+        self, log: Log, topics: Topics, store: ViewStore, *, name: str = "sessions", batch_interval_s: float = 0.0
+    ) -> None:
         self._log = log
+        self._batch_interval_s = batch_interval_s
         self._t = topics
         self.store = store
         self.name = name
@@ -93,6 +100,7 @@ class SessionsProjection:
                     for tp in tps:
                         self._read_to[tp] = await consumer.position(tp)
                     continue
+                began = time.monotonic()
                 positions = {tp: records[-1].offset + 1 for tp, records in batch.items()}
                 expected = {tp: self._positions.get(tp, 0) for tp in positions}
                 records = [r for rs in batch.values() for r in rs]
@@ -107,6 +115,9 @@ class SessionsProjection:
                 self._positions.update(positions)
                 for tp in batch:
                     self._read_to[tp] = await consumer.position(tp)
+                rest = self._batch_interval_s - (time.monotonic() - began)
+                if rest > 0:  # busy: let the next batch gather (see `batch_interval_s`)
+                    await asyncio.sleep(rest)
         finally:
             await consumer.stop()
 

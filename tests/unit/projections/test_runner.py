@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -171,4 +172,43 @@ async def test_two_writers_projecting_at_once_build_the_view_a_rebuild_builds(ba
     finally:
         for w in writers:
             await w.close()
+        await log.close()
+
+
+async def test_under_load_the_view_is_written_once_per_batch_interval(backend: Backend) -> None:
+    values = record_log(RUNS)
+    log = await new_log()
+    projection = SessionsProjection(log, TOPICS, backend.new_store(), batch_interval_s=0.6)
+    await projection.open()
+    written: list[float] = []
+    original = projection.store.apply
+
+    def apply(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        written.append(time.monotonic())
+
+    projection.store.apply = apply  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(projection.run(stop))
+    try:
+        # a record after a quiet spell is written at once
+        started = time.monotonic()
+        await append(log, values[:1])
+        await projection.wait_caught_up()
+        assert written
+        assert written[0] - started < 0.5
+        # records arriving within the interval after it wait for it and go in one write
+        for value in values[1:4]:
+            await append(log, [value])
+            await asyncio.sleep(0.05)
+        await projection.wait_caught_up()
+        assert len(written) == 2
+        assert written[1] - written[0] >= 0.6
+        await append(log, values[4:])
+        await projection.wait_caught_up()
+        assert_view_equals_rebuild(projection.store, values)
+    finally:
+        stop.set()
+        await task
+        await projection.close()
         await log.close()
