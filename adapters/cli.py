@@ -33,6 +33,7 @@ from . import bench as cli_bench
 from . import cli_providers
 from .agents_loader import load_agents, load_teams, load_workflows
 from .brokers import make_log, parse_broker
+from .gc_tuning import tune_for_serving
 from .logfile import read_events
 from .replay_shards import replay_log
 from .runtime import ALL_ROLES, Runtime
@@ -187,6 +188,7 @@ async def _worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
+    tune_for_serving(load_settings()[0].gc_gen0_threshold)
     print(f"agnostream worker {args.role} on {args.broker}", file=sys.stderr)
     try:
         await stop.wait()
@@ -221,6 +223,7 @@ def _serve(args: argparse.Namespace) -> int:
     key = settings.os_security_key.get_secret_value() if settings.os_security_key else None
     runtime = _runtime(args.agents, args.log, args.db, broker=args.broker, roles=_roles(args.roles, args.broker))
     app = create_app(runtime, security_key=key)
+    tune_for_serving(settings.gc_gen0_threshold)
     print(f"agnostream serving on http://{args.host}:{args.port} (log: {args.log})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False)
     return 0

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
             (AGNOSTREAM_VIEW_BATCH_MS): under load the view is written once per interval (the view lags the log
             by up to this much); a record after a quiet spell is written at once. 0 writes every batch as it
             is read.
+        gc_gen0_threshold: net allocations between two generation-0 garbage collections in `serve` and
+            `worker` (AGNOSTREAM_GC_GEN0_THRESHOLD; CPython's default is 700), see `adapters.gc_tuning`.
         tool_timeout_s: per-call tool timeout in seconds (AGNOSTREAM_TOOL_TIMEOUT_S).
         demo_provider: model provider of the demo agents (AGNOSTREAM_DEMO_PROVIDER): `scripted` (default,
             no key) or a provider key of `adapters.models.registry` (`openai`, `gemini`, `ollama`, ...).
@@ -131,6 +133,7 @@ class Settings(BaseSettings):
     os_security_key: SecretStr | None = Field(default=None, validation_alias="OS_SECURITY_KEY")
     content_flush_ms: int = Field(default=50, ge=0)
     view_batch_ms: int = Field(default=50, ge=0)
+    gc_gen0_threshold: int = Field(default=10_000, ge=0)
     tool_timeout_s: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_provider: str = "scripted"
