@@ -4,9 +4,10 @@
 per-partition offsets, consumer groups with committed offsets and rebalancing, manual assignment with
 seek, and transactions whose records and offset commits become visible together.
 
-Durability (when `path` is given): appends are gathered over one event-loop tick and written by a
-single writer thread in one SQLite transaction (group commit); a record becomes visible to consumers
-only after its write committed, so nothing a consumer acted on can vanish in a crash.
+Durability (when `path` is given): appends are gathered over one event-loop tick and written in one SQLite
+transaction (group commit) on the event loop's thread; every `CHECKPOINT_BYTES` the write and a WAL
+checkpoint run on the store's thread instead, as do reads from the file. A record becomes visible to
+consumers only after its write committed, so nothing a consumer acted on can vanish in a crash.
 
 Memory (when `path` is given): only the newest `tail` records of each partition stay in memory; older
 ones are read back from the file (by lagging consumers, rebuilds, replays), so the process does not
@@ -16,6 +17,7 @@ grow with the log.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +31,11 @@ from .partitioner import partition_for
 from .records import Record, TopicPartition
 from .transport import Consumer, OutRecord, RebalanceCallback, TopicSpec
 
-__all__ = ["MemoryLog"]
+__all__ = ["CHECKPOINT_BYTES", "MemoryLog"]
+
+CHECKPOINT_BYTES = 4 * 1024 * 1024
+"""Record bytes committed between two WAL checkpoints. SQLite's own automatic checkpoint, which the log turns
+off (it would sync the disk on the event loop's thread), runs at 1000 WAL pages (4 MiB of 4 KiB pages)."""
 
 
 @dataclass(slots=True)
@@ -100,6 +106,8 @@ class MemoryLog:
         self._flushing = False
         self._store: SqliteStore | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._unchecked_bytes = 0
+        """Record bytes committed since the last checkpoint."""
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -108,8 +116,8 @@ class MemoryLog:
         """Open the SQLite file (if any) and load topics, the partitions' tails and committed offsets."""
         if self._path is None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memorylog-writer")
-        store = SqliteStore(self._path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memorylog-store")
+        store = SqliteStore(self._path, autocheckpoint=False)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, store.open)
         topics = await loop.run_in_executor(self._executor, store.load_topics)
@@ -243,9 +251,15 @@ class MemoryLog:
                 offsets = [o for b in batches for o in b.offsets]
                 store = self._store
                 assert store is not None
-                assert self._executor is not None
                 try:
-                    await loop.run_in_executor(self._executor, store.write, topics, records, offsets)
+                    if self._unchecked_bytes >= CHECKPOINT_BYTES:  # the checkpoint syncs the disk: not here
+                        self._unchecked_bytes = 0
+                        assert self._executor is not None
+                        write = functools.partial(store.write, topics, records, offsets, checkpoint=True)
+                        await loop.run_in_executor(self._executor, write)
+                    else:
+                        store.write(topics, records, offsets)  # on the loop's thread: see streams._sqlite_store
+                    self._unchecked_bytes += sum(len(r.value) for r in records)
                 except Exception as exc:  # a failed write fails every waiter; nothing becomes visible
                     for b in batches:
                         if not b.done.done():

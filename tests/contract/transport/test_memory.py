@@ -275,3 +275,48 @@ class TestFirstLayoutFile:
         assert columns[0] == "seq"
         assert rows == [(0, 0, b"a1"), (0, 1, b"a2"), (1, 0, b"b1"), (appended_to.partition, new_offset, b"new")]
         assert tables == {"topics", "records", "offsets"}
+
+
+def file_sizes(path: Path) -> tuple[int, int]:
+    """Bytes of the log's WAL and of its file."""
+    return path.with_name(path.name + "-wal").stat().st_size, path.stat().st_size
+
+
+class TestCheckpoints:
+    """The log commits on the event loop's thread and checkpoints the WAL on its store thread, by itself."""
+
+    @staticmethod
+    async def wal_bytes_after_writing(path: Path, megabytes: int) -> tuple[int, int]:
+        log = MemoryLog(path, default_partitions=4)
+        await log.start()
+        try:
+            await log.create_topics([TopicSpec("big", 4)])
+            value = b"x" * 16_384
+            for i in range(megabytes * 64):
+                await log.send(OutRecord("big", str(i).encode(), value))
+            await asyncio.sleep(0.2)  # a checkpoint still running on the store thread
+            return file_sizes(path)
+        finally:
+            await log.close()
+
+    async def test_without_checkpoints_the_wal_grows_with_what_is_written(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1 << 40)
+        wal, _file = await self.wal_bytes_after_writing(tmp_path / "log.db", 8)
+        assert wal > 8_000_000  # SQLite's own automatic checkpoint is off
+
+    async def test_checkpoints_keep_the_wal_bounded_and_move_records_into_the_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 512 * 1024)
+        wal, file = await self.wal_bytes_after_writing(tmp_path / "log.db", 8)
+        assert wal < 3_000_000
+        assert file > 5_000_000
+        log = MemoryLog(tmp_path / "log.db", default_partitions=4)
+        await log.start()
+        try:
+            ends = await log.end_offsets([TopicPartition("big", p) for p in range(4)])
+            assert sum(ends.values()) == 8 * 64
+        finally:
+            await log.close()
