@@ -184,8 +184,8 @@ async def test_under_load_the_view_is_written_once_per_batch_interval(backend: B
     original = projection.store.apply
 
     def apply(*args: Any, **kwargs: Any) -> None:
-        original(*args, **kwargs)
         written.append(time.monotonic())
+        original(*args, **kwargs)
 
     projection.store.apply = apply  # type: ignore[method-assign]
     stop = asyncio.Event()
@@ -203,7 +203,8 @@ async def test_under_load_the_view_is_written_once_per_batch_interval(backend: B
             await asyncio.sleep(0.05)
         await projection.wait_caught_up()
         assert len(written) == 2
-        assert written[1] - written[0] >= 0.6
+        # the interval runs from when a batch was read; its write starts a fold later
+        assert written[1] - written[0] >= 0.5
         await append(log, values[4:])
         await projection.wait_caught_up()
         assert_view_equals_rebuild(projection.store, values)
