@@ -106,7 +106,7 @@ class SqliteStore:
     Args:
         path: the SQLite file.
         autocheckpoint: let SQLite checkpoint the WAL when a commit makes it exceed 1000 pages (its
-            default); False leaves it to `checkpoint`.
+            default); False leaves it to the caller (`write(..., checkpoint=True)`).
     """
 
     def __init__(self, path: str | Path, *, autocheckpoint: bool = True) -> None:
