@@ -3,7 +3,8 @@
     agnostream bench [--concurrency C] [--duration S] [--warmup S] [--tools | --no-tools]
                      [--targets floor,embedded,kafka,agno] [--tokens N] [--ttft-ms MS] [--token-ms MS]
                      [--out artifacts/bench.json] [--agno-python PATH] [--kafka HOST:PORT]
-                     [--kafka-port P] [--kafka-data DIR] [--replay-events N] [--replay-workers N]
+                     [--kafka-port P] [--kafka-data DIR] [--kafka-partitions N] [--broker-warmup S]
+                     [--replay-events N] [--replay-workers N]
                      [--baseline FILE]
                      [--no-pin] [--strict] [--keep-workdir]
 
@@ -47,6 +48,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--kafka", default=None, help="bootstrap servers of a running broker (default: start one)")
     p.add_argument("--kafka-port", type=int, default=49092, help="port of the broker started here (49092)")
     p.add_argument("--kafka-data", type=Path, default=None, help="data dir of the broker started here (temp)")
+    p.add_argument(
+        "--kafka-partitions", type=int, default=1,
+        help="partitions per topic of the Kafka target's server (AGNOSTREAM_PARTITIONS; 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--broker-warmup", type=float, default=90.0,
+        help="extra unmeasured seconds of load before the first Kafka measurement (JIT warm-up; 90)",
+    )  # fmt: skip
     p.add_argument("--replay-events", type=int, default=0, help="also time `agnostream replay` over N events")
     p.add_argument(
         "--replay-workers",
@@ -65,7 +74,8 @@ def bench(args: argparse.Namespace) -> int:
     """Run the benchmark from parsed `args`; print the markdown report; the exit code.
 
     Raises:
-        ConfigurationError: an unknown target, or the fake model could not start.
+        ConfigurationError: an unknown target, --kafka-partitions below 1, a negative --broker-warmup, or
+            the fake model could not start.
     """
     from engine import ConfigurationError
 
@@ -76,6 +86,10 @@ def bench(args: argparse.Namespace) -> int:
     unknown = sorted(set(targets) - set(TARGETS))
     if unknown or not targets:
         raise ConfigurationError(f"unknown --targets {unknown}; use a comma-separated subset of {','.join(TARGETS)}")
+    if args.kafka_partitions < 1:
+        raise ConfigurationError(f"--kafka-partitions must be >= 1, got {args.kafka_partitions}")
+    if args.broker_warmup < 0:
+        raise ConfigurationError(f"--broker-warmup must be >= 0 seconds, got {args.broker_warmup}")
     modes = MODES if args.tools is None else (("tools",) if args.tools else ("no_tools",))
     agno_python = args.agno_python
     if agno_python is None and "agno" in targets:
@@ -94,6 +108,8 @@ def bench(args: argparse.Namespace) -> int:
         kafka_bootstrap=args.kafka,
         kafka_port=args.kafka_port,
         kafka_data=args.kafka_data,
+        kafka_partitions=args.kafka_partitions,
+        broker_warmup_s=args.broker_warmup,
         replay_events=args.replay_events,
         replay_workers=args.replay_workers,
         pin=not args.no_pin,

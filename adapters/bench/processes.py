@@ -170,9 +170,18 @@ async def start_fake_model(
 
 
 async def start_agnostream(
-    pin: Pinning, workdir: Path, *, name: str, model_url: str, broker: str = "embedded", topic_prefix: str = "agno."
+    pin: Pinning,
+    workdir: Path,
+    *,
+    name: str,
+    model_url: str,
+    broker: str = "embedded",
+    topic_prefix: str = "agno.",
+    partitions: int | None = None,
 ) -> Server:
     """Start `agnostream serve` with the bench agents on the server core (all roles in the process).
+
+    `partitions` sets AGNOSTREAM_PARTITIONS for the topics it creates (None: the settings' default).
 
     Raises:
         ConfigurationError: it did not become healthy.
@@ -188,6 +197,8 @@ async def start_agnostream(
         "AGNOSTREAM_LOG_LEVEL": "WARNING",
         "AGNOSTREAM_TOPIC_PREFIX": topic_prefix,
     }
+    if partitions is not None:
+        env["AGNOSTREAM_PARTITIONS"] = str(partitions)
     env.pop("OS_SECURITY_KEY", None)
     server = await _spawn(name, argv, workdir, env)
     server.base_url = f"http://127.0.0.1:{port}"
