@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-
 from ._kafka_consumer import _KafkaConsumer
 from ._kafka_util import _map_kafka_errors, _record, _tp
 from .errors import CommitFailedError, StreamTimeoutError, TopicMismatchError
+from .partitioner import partition_for
 from .records import Record, TopicPartition
 from .transport import Consumer, OutRecord, RebalanceCallback, TopicSpec
 
@@ -192,7 +193,11 @@ class KafkaLog:
         """Append one record with the idempotent producer; returns its partition once acknowledged."""
         with self._tracked(), _map_kafka_errors(f"producing to {record.topic}"):
             meta = await self._producer.send_and_wait(
-                record.topic, value=record.value, key=record.key, headers=list(record.headers)
+                record.topic,
+                value=record.value,
+                key=record.key,
+                headers=list(record.headers),
+                partition=self._partition_of(record),
             )
         return TopicPartition(meta.topic, meta.partition)
 
@@ -200,9 +205,21 @@ class KafkaLog:
         """Append records (order kept per partition) and wait for every acknowledgement."""
         with self._tracked(), _map_kafka_errors("producing"):
             futures = [
-                await self._producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers)) for r in records
+                await self._producer.send(
+                    r.topic, value=r.value, key=r.key, headers=list(r.headers), partition=self._partition_of(r)
+                )
+                for r in records
             ]
             await asyncio.gather(*futures)
+
+    def _partition_of(self, record: OutRecord) -> int | None:
+        """The record's partition by `partition_for` (Kafka's default partitioner, cached), or None.
+
+        None lets aiokafka choose, when the topic's partition count is unknown here; aiokafka's partitioner
+        would hash every record again in pure Python.
+        """
+        count = self._partitions.get(record.topic)
+        return partition_for(record.key, count) if count else None
 
     @contextlib.contextmanager
     def _tracked(self) -> Iterator[None]:
@@ -295,7 +312,13 @@ class KafkaLog:
                     async with producer.transaction():
                         for tx, _ in batch:
                             for r in tx.records:
-                                await producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers))
+                                await producer.send(
+                                    r.topic,
+                                    value=r.value,
+                                    key=r.key,
+                                    headers=list(r.headers),
+                                    partition=self._partition_of(r),
+                                )
                         for group_id, group_offsets in offsets.items():
                             await producer.send_offsets_to_transaction(
                                 {_tp(tp): o for tp, o in group_offsets.items()}, group_id
