@@ -3,7 +3,8 @@
     agnostream bench [--concurrency C] [--duration S] [--warmup S] [--tools | --no-tools]
                      [--targets floor,embedded,kafka,agno] [--tokens N] [--ttft-ms MS] [--token-ms MS]
                      [--out artifacts/bench.json] [--agno-python PATH] [--kafka HOST:PORT]
-                     [--kafka-port P] [--kafka-data DIR] [--kafka-partitions N] [--broker-warmup S]
+                     [--kafka-port P] [--kafka-data DIR] [--kafka-partitions N] [--broker-core C]
+                     [--broker-warmup S]
                      [--replay-events N] [--replay-workers N]
                      [--baseline FILE]
                      [--no-pin] [--strict] [--keep-workdir]
@@ -51,6 +52,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--kafka-partitions", type=int, default=1,
         help="partitions per topic of the Kafka target's server (AGNOSTREAM_PARTITIONS; 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--broker-core", choices=("server", "client"), default="server",
+        help="core of a broker started here: the server's (default; part of the system under test) or the "
+        "load generator's (like a broker on a machine of its own)",
     )  # fmt: skip
     p.add_argument(
         "--broker-warmup", type=float, default=90.0,
@@ -109,6 +115,7 @@ def bench(args: argparse.Namespace) -> int:
         kafka_port=args.kafka_port,
         kafka_data=args.kafka_data,
         kafka_partitions=args.kafka_partitions,
+        broker_core=args.broker_core,
         broker_warmup_s=args.broker_warmup,
         replay_events=args.replay_events,
         replay_workers=args.replay_workers,

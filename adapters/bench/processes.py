@@ -2,8 +2,9 @@
 
 Pinning (when `taskset` exists and the machine has two or more CPUs): the server under test runs on
 core 0 (`taskset -c 0`), the fake model on core 1, and the calling process (the load generator) pins
-itself to core 1 too. A broker started here also runs on core 0: it is part of the system under test,
-and must not take time from the client core. Every server gets a free loopback port and fresh files
+itself to core 1 too. A broker started here also runs on core 0 by default: it is part of the system under
+test, and must not take time from the client core (`--broker-core client` puts it on core 1 instead, to
+see the server's share alone, as with a broker on a machine of its own). Every server gets a free loopback port and fresh files
 under the run's work directory; its stderr goes to a log file there, whose tail is reported on failure.
 """
 
@@ -68,7 +69,7 @@ def pinning(enabled: bool) -> Pinning:
     return Pinning(
         server=("taskset", "-c", _SERVER_CORE),
         client=("taskset", "-c", _CLIENT_CORE),
-        note=f"server (and broker) on core {_SERVER_CORE}; load generator and fake model on core {_CLIENT_CORE}",
+        note=f"server on core {_SERVER_CORE}; load generator and fake model on core {_CLIENT_CORE}",
     )
 
 
@@ -235,8 +236,8 @@ def _kafka_env(port: int, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "KAFKA_PORT": str(port), "KAFKA_DATA": str(data_dir)}
 
 
-async def start_kafka(pin: Pinning, *, port: int, data_dir: Path) -> tuple[str, int | None]:
-    """Start a broker with `scripts/kafka.sh` (server core); return (bootstrap servers, broker pid).
+async def start_kafka(pin: Pinning, *, port: int, data_dir: Path, core: str = "server") -> tuple[str, int | None]:
+    """Start a broker with `scripts/kafka.sh` on the `core` ("server" or "client"); return (bootstrap, pid).
 
     Raises:
         ConfigurationError: the script is missing or the broker did not start (with its output).
@@ -245,7 +246,7 @@ async def start_kafka(pin: Pinning, *, port: int, data_dir: Path) -> tuple[str, 
     if not script.exists():
         raise ConfigurationError(f"{script} not found: the Kafka target needs a source checkout")
     process = await asyncio.create_subprocess_exec(
-        *pin.server, "bash", str(script), "start",
+        *(pin.client if core == "client" else pin.server), "bash", str(script), "start",
         env=_kafka_env(port, data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()

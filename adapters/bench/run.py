@@ -59,6 +59,9 @@ class BenchOptions:
             KIP-447), so with one server process every partition beyond the first splits its group commits:
             on the 2-vCPU machine 12 partitions cost 2.7-3.1 ms of broker CPU per request against 1.1-1.2
             with 1, and 107 req/s against 155-170. One partition is what a single process should run with.
+        broker_core: where a broker started here runs: "server" (its core: the broker is part of the system
+            under test) or "client" (the load generator's and fake model's core, like a broker on a machine
+            of its own).
         broker_warmup_s: extra seconds of unmeasured load before the first Kafka measurement, so the broker
             is measured warm, as a long-running broker is: a fresh JVM spends its first minute or two
             compiling its hot paths (one compiler thread took ~24 % of the machine 60 s in), and req/s of
@@ -86,6 +89,7 @@ class BenchOptions:
     kafka_port: int = 49092
     kafka_data: Path | None = None
     kafka_partitions: int = 1
+    broker_core: str = "server"
     broker_warmup_s: float = 90.0
     replay_events: int = 0
     replay_workers: int = 1
@@ -212,9 +216,12 @@ async def _broker(ctx: _Context) -> tuple[str, int | None]:
             ctx.notes.append(f"kafka: existing broker {ctx.opts.kafka_bootstrap} (not pinned)")
         else:
             ctx.started_broker = True
-            ctx.broker = await start_kafka(ctx.pin, port=ctx.opts.kafka_port, data_dir=_kafka_data(ctx))
+            ctx.broker = await start_kafka(
+                ctx.pin, port=ctx.opts.kafka_port, data_dir=_kafka_data(ctx), core=ctx.opts.broker_core
+            )
+            where = "the server" if ctx.opts.broker_core == "server" else "the load generator (--broker-core client)"
             ctx.notes.append(
-                f"kafka: broker started by scripts/kafka.sh on port {ctx.opts.kafka_port}, pinned with the server"
+                f"kafka: broker started by scripts/kafka.sh on port {ctx.opts.kafka_port}, pinned with {where}"
             )
         ctx.notes.append(
             f"kafka: topics with {ctx.opts.kafka_partitions} partition(s) each (--kafka-partitions; one transactional "

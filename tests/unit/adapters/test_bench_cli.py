@@ -23,6 +23,7 @@ def test_defaults_give_one_partition_and_a_warm_broker() -> None:
     args = _parse()
     assert args.kafka_partitions == 1
     assert args.broker_warmup == 90.0
+    assert args.broker_core == "server"
 
 
 @pytest.mark.parametrize(
@@ -49,5 +50,7 @@ def test_flags_reach_the_options(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(bench_run, "run_bench", capture)
     with pytest.raises(RuntimeError, match="stop here"):
-        bench_cli.bench(_parse("--targets", "kafka", "--kafka-partitions", "6", "--broker-warmup", "0"))
-    assert (seen[0].kafka_partitions, seen[0].broker_warmup_s) == (6, 0.0)
+        bench_cli.bench(
+            _parse("--targets", "kafka", "--kafka-partitions", "6", "--broker-warmup", "0", "--broker-core", "client")
+        )
+    assert (seen[0].kafka_partitions, seen[0].broker_warmup_s, seen[0].broker_core) == (6, 0.0, "client")
