@@ -4,8 +4,9 @@ Pinning (when `taskset` exists and the machine has two or more CPUs): the server
 core 0 (`taskset -c 0`), the fake model on core 1, and the calling process (the load generator) pins
 itself to core 1 too. A broker started here also runs on core 0 by default: it is part of the system under
 test, and must not take time from the client core (`--broker-core client` puts it on core 1 instead, to
-see the server's share alone, as with a broker on a machine of its own). Every server gets a free loopback port and fresh files
-under the run's work directory; its stderr goes to a log file there, whose tail is reported on failure.
+see the server's share alone, as with a broker on a machine of its own). Every server gets a free loopback
+port and fresh files under the run's work directory; its stderr goes to a log file there, whose tail is
+reported on failure.
 """
 
 from __future__ import annotations
