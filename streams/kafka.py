@@ -192,34 +192,30 @@ class KafkaLog:
     async def send(self, record: OutRecord) -> TopicPartition:
         """Append one record with the idempotent producer; returns its partition once acknowledged."""
         with self._tracked(), _map_kafka_errors(f"producing to {record.topic}"):
-            meta = await self._producer.send_and_wait(
-                record.topic,
-                value=record.value,
-                key=record.key,
-                headers=list(record.headers),
-                partition=self._partition_of(record),
-            )
+            meta = await (await self._produce(self._producer, record))
         return TopicPartition(meta.topic, meta.partition)
 
     async def send_many(self, records: Sequence[OutRecord]) -> None:
         """Append records (order kept per partition) and wait for every acknowledgement."""
         with self._tracked(), _map_kafka_errors("producing"):
-            futures = [
-                await self._producer.send(
-                    r.topic, value=r.value, key=r.key, headers=list(r.headers), partition=self._partition_of(r)
-                )
-                for r in records
-            ]
+            futures = [await self._produce(self._producer, r) for r in records]
             await asyncio.gather(*futures)
 
-    def _partition_of(self, record: OutRecord) -> int | None:
-        """The record's partition by `partition_for` (Kafka's default partitioner, cached), or None.
+    async def _produce(self, producer: Any, record: OutRecord) -> asyncio.Future[Any]:
+        """Hand `record` to `producer` (idempotent or in a transaction); the future resolves to its metadata.
 
-        None lets aiokafka choose, when the topic's partition count is unknown here; aiokafka's partitioner
-        would hash every record again in pure Python.
+        The partition is `partition_for(key)` (Kafka's default partitioner, cached) when the topic's count is
+        known here; otherwise aiokafka chooses, hashing the key again in pure Python.
         """
         count = self._partitions.get(record.topic)
-        return partition_for(record.key, count) if count else None
+        future: asyncio.Future[Any] = await producer.send(
+            record.topic,
+            value=record.value,
+            key=record.key,
+            headers=list(record.headers),
+            partition=partition_for(record.key, count) if count else None,
+        )
+        return future
 
     @contextlib.contextmanager
     def _tracked(self) -> Iterator[None]:
@@ -312,13 +308,7 @@ class KafkaLog:
                     async with producer.transaction():
                         for tx, _ in batch:
                             for r in tx.records:
-                                await producer.send(
-                                    r.topic,
-                                    value=r.value,
-                                    key=r.key,
-                                    headers=list(r.headers),
-                                    partition=self._partition_of(r),
-                                )
+                                await self._produce(producer, r)
                         for group_id, group_offsets in offsets.items():
                             await producer.send_offsets_to_transaction(
                                 {_tp(tp): o for tp, o in group_offsets.items()}, group_id
