@@ -57,15 +57,15 @@ class BenchOptions:
         kafka_partitions: partitions per topic of the Kafka target (AGNOSTREAM_PARTITIONS of its server).
             Each partition number commits on a transactional producer of its own (zombie fencing without
             KIP-447), so with one server process every partition beyond the first splits its group commits:
-            on the 2-vCPU machine 12 partitions cost 2.7-3.1 ms of broker CPU per request against 1.1-1.2
-            with 1, and 107 req/s against 155-170. One partition is what a single process should run with.
+            on the 2-vCPU machine 12 partitions cost 2.7-3.1 ms of broker CPU per request against 1.0-1.3
+            with 1, and 107-109 req/s against 141-172. One partition is what a single process should run with.
         broker_core: where a broker started here runs: "server" (its core: the broker is part of the system
             under test) or "client" (the load generator's and fake model's core, like a broker on a machine
             of its own).
         broker_warmup_s: extra seconds of unmeasured load before the first Kafka measurement, so the broker
             is measured warm, as a long-running broker is: a fresh JVM spends its first minute or two
             compiling its hot paths (one compiler thread took ~24 % of the machine 60 s in), and req/s of
-            the Kafka target rose from 52 to ~115 over its first ~2 minutes of load on the 2-vCPU machine.
+            the Kafka target rose from 51 to 119 over its first ~2 minutes of load on the 2-vCPU machine.
         replay_events: size of the replay log (0 = no replay measurement).
         replay_workers: `agnostream replay --workers` for the headline replay figure (one pinned process is
             timed as well).
