@@ -53,17 +53,21 @@ async def finished_run(base: str, session_id: str) -> dict[str, Any]:
     raise AssertionError("the workflow did not finish after the restart")
 
 
+# The kill is sent on the count-th SSE event named `kill_after` (of step `step_name` when given). p1's
+# StepCompleted is matched by name: the agent branch can finish first, and killing on its StepCompleted
+# could land between p1's write to the record file and p1's committed answer (p1 would then rightly run
+# again, which is the interrupted-step case, not the one this row checks).
 @pytest.mark.parametrize(
-    ("kill_after", "count", "where"),
+    ("kill_after", "step_name", "count", "where"),
     [
-        ("StepCompleted", 1, "mid-Parallel: p1 done, p2 and the agent branch still running"),
-        ("ParallelExecutionStarted", 1, "mid-Parallel: every branch started, none done"),
-        ("LoopIterationCompleted", 1, "mid-Loop: iteration 2 running"),
-        ("LoopIterationStarted", 3, "mid-Loop: the last iteration running"),
+        ("StepCompleted", "p1", 1, "mid-Parallel: p1 done, p2 and the agent branch still running"),
+        ("ParallelExecutionStarted", None, 1, "mid-Parallel: every branch started, none done"),
+        ("LoopIterationCompleted", None, 1, "mid-Loop: iteration 2 running"),
+        ("LoopIterationStarted", None, 3, "mid-Loop: the last iteration running"),
     ],
 )
 async def test_sigkill_mid_workflow_resumes_from_the_log(
-    tmp_path: Path, kill_after: str, count: int, where: str
+    tmp_path: Path, kill_after: str, step_name: str | None, count: int, where: str
 ) -> None:
     calls = tmp_path / "calls.txt"
     port = free_port()
@@ -83,7 +87,8 @@ async def test_sigkill_mid_workflow_resumes_from_the_log(
                 if line.startswith("data: "):
                     event = orjson.loads(line[6:])
                     run_id = run_id or event["run_id"]
-                    seen[event["event"]] += 1
+                    if step_name is None or event.get("step_name") == step_name:
+                        seen[event["event"]] += 1
                     if seen[kill_after] == count:
                         server.send_signal(signal.SIGKILL)
                         break
