@@ -29,6 +29,7 @@ import psutil
 from engine import ConfigurationError
 
 from .agent import AGENT_SPEC, MODEL_ID, agent_id_for
+from .hops import run_hops
 from .loadgen import AgentOSRequest, LoadConfig, ModelRequest, Request, prime, run_load
 from .monitor import CoreLoad, ProcessMonitor
 from .processes import Pinning, Server, pinning, start_agno, start_agnostream, start_fake_model, start_kafka, stop_kafka
@@ -179,9 +180,14 @@ async def _run_target(ctx: _Context, target: str, mode: str) -> dict[str, Any] |
                     f"kafka: the broker got {ctx.opts.broker_warmup_s:.0f} s of unmeasured load before "
                     f"{server.name} was measured (JIT warm-up; --broker-warmup)"
                 )
-        return await _measure(ctx, request, server, broker_pid, warmup_s=warmup_s)
+        figures = await _measure(ctx, request, server, broker_pid, warmup_s=warmup_s)
     finally:
         await server.stop()
+    if target == "embedded":  # where the runs' time went, from the stopped server's log
+        window = figures["window_ms"]
+        log = ctx.workdir / f"{server.name}-log.db"
+        figures["hops"] = await run_hops(log, since_ms=window.get("start", 0), until_ms=window.get("end"))
+    return figures
 
 
 async def _start(ctx: _Context, target: str, mode: str) -> tuple[Server, int | None]:
@@ -256,8 +262,10 @@ async def _measure(
     for m in active:
         m.start()
     cores = CoreLoad()
+    window_ms: dict[str, int] = {}
 
-    def mark(_what: str) -> None:
+    def mark(what: str) -> None:
+        window_ms[what] = int(time.time() * 1000)
         cores.mark()
         for m in active:
             m.mark()
@@ -279,6 +287,7 @@ async def _measure(
         "fake_model_cpu_pct": round(fake.cpu_mean_pct, 1) if fake else None,
     }
     figures["machine"] = _machine_load(ctx, cores, figures)
+    figures["window_ms"] = window_ms
     foreign = figures["machine"].get("server_core_foreign_pct") or 0.0
     if server is not None and foreign > 15:
         ctx.notes.append(

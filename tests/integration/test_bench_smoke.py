@@ -13,6 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from adapters.bench.hops import HOPS
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 LATENCY_KEYS = {"p50", "p95", "p99", "mean", "max"}
@@ -48,6 +50,13 @@ def test_bench_smoke_writes_report(tmp_path: Path) -> None:
             if target == "embedded":
                 assert figures["server"]["peak_rss_mb"] > 0
                 assert "cpu_mean_pct" in figures["server"]
+                # every hop of the run's path was seen in the window (the tool hops only with a tool call)
+                hops = {h["hop"]: h for h in figures["hops"]}
+                tool_hops = {"tool worker: pick-up", "tool: execution", "orchestrator: tool answer"}
+                assert set(hops) == (set(HOPS) if mode == "tools" else set(HOPS) - tool_hops), (mode, hops)
+                # runs whose command landed in the window: at most C of them were requested just before it
+                assert 0 < hops["run: total"]["n"] <= figures["requests"] + 2
+                assert hops["run: first token"]["p50_ms"] <= hops["run: total"]["p50_ms"]
     assert report["replay"]["events"] >= 300
     assert report["replay"]["divergences"] == 0
     assert {c["status"] for c in report["checks"]} <= {"pass", "fail", "n/a"}
@@ -55,3 +64,4 @@ def test_bench_smoke_writes_report(tmp_path: Path) -> None:
     table = out.with_suffix(".md").read_text()
     assert "| embedded | yes |" in table
     assert "## Issue 6 targets" in table
+    assert "| model worker: pick-up |" in table
