@@ -7,7 +7,10 @@ from typing import Any
 
 from .loadgen import LoadResult
 
-__all__ = ["latency_summary", "percentile", "summarize"]
+__all__ = ["EDGE_S", "edges", "latency_summary", "percentile", "summarize"]
+
+EDGE_S = 60.0
+"""Length of the first and the last stretch of a long window that `edges` compares, seconds."""
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -49,4 +52,22 @@ def summarize(result: LoadResult, duration_s: float) -> dict[str, Any]:
         "rps": round(len(samples) / duration_s, 2) if duration_s > 0 else 0.0,
         "ttft_ms": latency_summary([s.ttft_s for s in ok if s.ttft_s is not None]),
         "total_ms": latency_summary([s.total_s for s in ok]),
+        "edges": edges(result, duration_s),
     }
+
+
+def edges(result: LoadResult, duration_s: float) -> dict[str, dict[str, float]] | None:
+    """req/s and p95 total (ms) of the requests started in the first and the last `EDGE_S` of the window.
+
+    Within one long run, a slowdown as sessions and logs grow shows as the last stretch falling behind the
+    first, whatever the machine's speed that day. None when the window is shorter than five times `EDGE_S`.
+    Returns `{"first": {"rps", "p95_total_ms"}, "last": {...}}`.
+    """
+    if duration_s < 5 * EDGE_S:
+        return None
+    out = {}
+    for name, lo in (("first", 0.0), ("last", duration_s - EDGE_S)):
+        stretch = [s for s in result.samples if lo <= s.start_s < lo + EDGE_S]
+        totals = sorted(s.total_s for s in stretch if s.error is None)
+        out[name] = {"rps": round(len(stretch) / EDGE_S, 2), "p95_total_ms": round(percentile(totals, 95) * 1000, 1)}
+    return out
