@@ -548,15 +548,26 @@ class TransportContract(abc.ABC):
         two = log.consumer(
             [topic], group_id=group, on_assign=recorder("two", "assign"), on_revoke=recorder("two", "revoke")
         )
+
+        def assigned(name: str) -> set[TopicPartition]:
+            return set().union(*(tps for kind, tps in calls[name] if kind == "assign"))
+
+        # Kafka updates `assignment()` before it calls the rebalance listener: wait for both.
         await one.start()
-        await self.settle([one], lambda: one.assignment() == everything, what="the first member to own all")
+        await self.settle(
+            [one], lambda: one.assignment() == assigned("one") == everything, what="the first member to own all"
+        )
         assert calls["one"] == [("assign", everything)]
 
         await two.start()
         await self.settle(
             [one, two],
             lambda: (
-                bool(one.assignment()) and bool(two.assignment()) and one.assignment() | two.assignment() == everything
+                bool(one.assignment())
+                and bool(two.assignment())
+                and one.assignment() | two.assignment() == everything
+                and assigned("two") == two.assignment()
+                and ("revoke", two.assignment()) in calls["one"]
             ),
             what="the split",
         )
@@ -579,8 +590,12 @@ class TransportContract(abc.ABC):
 
         calls["one"].clear()
         await two.stop()
-        moved = await self.settle([one], lambda: one.assignment() == everything, what="the partitions to move back")
-        assert ("assign", theirs) in calls["one"]
+        moved = await self.settle(
+            [one],
+            lambda: one.assignment() == everything and assigned("one") >= theirs,
+            what="the partitions to move back",
+        )
+        assert assigned("one") == theirs  # only the gained partitions, never the kept ones again
         assert all(kind == "assign" for kind, _ in calls["one"])
         redelivered = moved[0] + await self.poll(
             one, lambda rs: len(rs) + len(moved[0]) >= len(theirs), what="redelivery"
