@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from engine import ConfigurationError
-from streams import MemoryLog, TopicPartition, Topics
+from streams import MemoryLog, Record, TopicPartition, Topics
 
-__all__ = ["is_sqlite_log", "jsonl_records", "read_events"]
+__all__ = ["is_sqlite_log", "jsonl_records", "read_events", "topic_records"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -71,11 +71,24 @@ async def read_events(
     log = MemoryLog(p)
     await log.start()
     try:
-        n = log.partitions_for(t.events)
-        for partition in range(shard[0], n, shard[1]):
-            tp = TopicPartition(t.events, partition)
-            end = (await log.end_offsets([tp]))[tp]
-            for record in await log.read(tp, 0, end):
-                yield orjson.loads(record.value)
+        partitions = range(shard[0], log.partitions_for(t.events), shard[1])
+        async for record in topic_records(log, t.events, partitions):
+            yield orjson.loads(record.value)
     finally:
         await log.close()
+
+
+async def topic_records(
+    log: MemoryLog, topic: str, partitions: Iterable[int] | None = None, *, chunk: int = 10_000
+) -> AsyncIterator[Record]:
+    """Every record of `topic` in the started embedded `log`: all partitions, or `partitions`.
+
+    Partition by partition in offset order, read `chunk` records at a time so a long partition is never held
+    whole.
+    """
+    for partition in range(log.partitions_for(topic)) if partitions is None else partitions:
+        tp = TopicPartition(topic, partition)
+        end = (await log.end_offsets([tp]))[tp]
+        for start in range(0, end, chunk):
+            for record in await log.read(tp, start, min(end, start + chunk)):
+                yield record

@@ -27,14 +27,15 @@ includes the group commit of its first record, not of its last. Team and workflo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from streams import MemoryLog, Record, TopicPartition, Topics
+from streams import MemoryLog, Topics
 
+from ..logfile import topic_records
 from .stats import percentile
 
 __all__ = ["HOPS", "HopCollector", "run_hops"]
@@ -158,20 +159,11 @@ async def run_hops(
     await log.start()
     try:
         collector = HopCollector()
-        async for record in _records(log, topics.commands):
+        async for record in topic_records(log, topics.commands):
             if since_ms <= record.timestamp_ms and (until_ms is None or record.timestamp_ms < until_ms):
                 collector.command(orjson.loads(record.value), record.timestamp_ms)
-        async for record in _records(log, topics.events):
+        async for record in topic_records(log, topics.events):
             collector.event(orjson.loads(record.value), record.timestamp_ms)
         return collector.summary()
     finally:
         await log.close()
-
-
-async def _records(log: MemoryLog, topic: str, chunk: int = 10_000) -> AsyncIterator[Record]:
-    """Every record of `topic`, partition by partition in offset order, read `chunk` records at a time."""
-    tps = [TopicPartition(topic, p) for p in range(log.partitions_for(topic))]
-    for tp, end in (await log.end_offsets(tps)).items():
-        for start in range(0, end, chunk):
-            for record in await log.read(tp, start, min(end, start + chunk)):
-                yield record
