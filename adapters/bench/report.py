@@ -140,11 +140,11 @@ def _long_run_checks(
 def _edge_checks(target: str, mode: str, edges: Mapping[str, Mapping[str, float]] | None) -> list[dict[str, Any]]:
     """The last minute of a long run against its first (`stats.edges`): the same machine, minutes apart."""
     why = "window shorter than 5 minutes"
-    first, last = (None, None) if edges is None else (edges["first"], edges["last"])
-    rps = None if first is None or last is None or not first["rps"] else (1 - last["rps"] / first["rps"]) * 100
-    p95 = None
-    if first is not None and last is not None and first["p95_total_ms"]:
-        p95 = (last["p95_total_ms"] / first["p95_total_ms"] - 1) * 100
+    rps = p95 = None
+    if edges is not None:  # `stats.edges` gives both stretches or none
+        first, last = edges["first"], edges["last"]
+        rps = (1 - last["rps"] / first["rps"]) * 100 if first["rps"] else None
+        p95 = (last["p95_total_ms"] / first["p95_total_ms"] - 1) * 100 if first["p95_total_ms"] else None
     return [
         _check(f"{target} req/s lost, last vs first minute (%)", mode, rps, 10, why=why),
         _check(f"{target} p95 total gained, last vs first minute (%)", mode, p95, 10, why=why),

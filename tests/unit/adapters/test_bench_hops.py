@@ -30,7 +30,15 @@ def _tool_run(run_id: str = "r1") -> list[tuple[int, dict[str, Any]]]:
         (1505, "RunContentCompleted", None, None),
         (1505, "RunCompleted", None, None),
     ]
-    return [(ts, {"event": name, "run_id": run_id, "seq": seq, "part": part}) for ts, name, seq, part in e]
+    return _events(e, run_id)
+
+
+Row = tuple[int, str, int | None, str | None]
+
+
+def _events(rows: list[Row], run_id: str = "r1") -> list[tuple[int, dict[str, Any]]]:
+    """(timestamp ms, event name, seq, part) rows as (timestamp ms, event value) pairs of run `run_id`."""
+    return [(ts, {"event": name, "run_id": run_id, "seq": seq, "part": part}) for ts, name, seq, part in rows]
 
 
 def _by_hop(collector: HopCollector) -> dict[str, dict[str, Any]]:
@@ -75,8 +83,8 @@ def test_a_decision_after_parallel_tool_calls_counts_from_the_last_answer() -> N
         (90, "ToolCallCompleted", 3, "done"),
         (96, "ModelRequested", 4, None),
     ]
-    for ts, name, seq, part in events:
-        collector.event({"event": name, "run_id": "r1", "seq": seq, "part": part}, ts)
+    for ts, event in _events(events):
+        collector.event(event, ts)
 
     hops = _by_hop(collector)
     assert hops["orchestrator: tool answer"]["n"] == 1
