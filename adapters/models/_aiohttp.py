@@ -1,20 +1,22 @@
-"""The aiohttp session a provider client owns, and the part of a response its streaming code reads.
+"""The connections a provider client owns for its streamed turns, and the part of a response its code reads.
 
-A provider client without an injected `http_client` streams its chat turns through an aiohttp
-`ClientSession` of its own instead of an `httpx.AsyncClient` over `httpx_aiohttp`'s transport: the same
-aiohttp connection pool, parser and socket, without httpx's request building, send chain and the four
+A provider client without an injected `http_client` streams its chat turns through connections of its
+own instead of an `httpx.AsyncClient`: without httpx's request building, send chain and the four
 async-generator layers (`aiter_bytes` -> `aiter_raw` -> the bound stream -> the transport's stream) every
 received chunk went through, and httpx's per-request objects. In the benchmark (100 concurrent streams,
-64 chunks each; 20 s A/B runs, three each) the embedded server went from 196 to 206 requests/s without
-tools and from 137 to 146 with one, its p95 total from 571 to 525 ms, and its peak RSS down ~4.5 MB.
+64 chunks each; 20 s A/B runs, three each) an aiohttp session there took the embedded server from 196 to
+206 requests/s without tools and from 137 to 146 with one, its p95 total from 571 to 525 ms, and its peak
+RSS down ~4.5 MB. Since then the connections are `_h1`'s (httptools under asyncio transports), which
+read a 64-token stream for ~0.5 ms less CPU than aiohttp (see `_h1`); a host the environment routes
+through a proxy still goes through an aiohttp session.
 
-The session is created on first use in the running event loop (aiohttp binds a session to its loop), is
-replaced if a later call runs in another loop, and is closed by the client's `aclose()`. It keeps what
-the httpx client gave: certifi's CA bundle (`httpx.create_ssl_context`, which honours SSL_CERT_FILE /
-SSL_CERT_DIR), proxies from HTTP_PROXY / HTTPS_PROXY / NO_PROXY, no redirects, httpx's timeouts mapped as
-`httpx_aiohttp` maps them. The proxy of a host is looked up once per session, as httpx reads the
-environment once per client: aiohttp's own `trust_env` reads it (and ~/.netrc) on every request, which
-cost 0.17 ms a request here, more than the whole saving.
+Both are created on first use in the running event loop (they bind to it), are replaced if a later call
+runs in another loop, and are closed by the client's `aclose()`. They keep what the httpx client gave:
+certifi's CA bundle (`httpx.create_ssl_context`, which honours SSL_CERT_FILE / SSL_CERT_DIR), proxies
+from HTTP_PROXY / HTTPS_PROXY / NO_PROXY, no redirects, httpx's timeouts (connect, read between two reads,
+pool wait) and limits (`max_connections`, `keepalive_expiry`). The proxy of a host is looked up once per
+client, as httpx reads the environment once per client: aiohttp's own `trust_env` reads it (and ~/.netrc)
+on every request, which cost 0.17 ms a request here.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Protocol
 
 import aiohttp
 import httpx
+
+from ._h1_pool import H1Pool
 
 __all__ = ["AiohttpResponse", "OwnedSession", "StreamedResponse", "client_timeout"]
 
@@ -119,6 +123,8 @@ class OwnedSession:
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: H1Pool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}
 
     def get(self) -> aiohttp.ClientSession:
@@ -144,22 +150,44 @@ class OwnedSession:
             self._proxies[key] = None if not proxy or urllib.request.proxy_bypass(key[1]) else proxy
         return self._proxies[key]
 
+    def pool(self) -> H1Pool:
+        """The HTTP/1.1 pool of the running event loop (created on first use)."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool.closed or self._pool_loop is not loop:
+            self._pool = H1Pool(
+                max_connections=self._limits.max_connections,
+                keepalive_expiry=self._limits.keepalive_expiry,
+                ssl_context=httpx.create_ssl_context,
+            )
+            self._pool_loop = loop
+        return self._pool
+
     async def post(
         self, url: str, *, data: bytes, headers: Mapping[str, str], timeouts: httpx.Timeout
-    ) -> AiohttpResponse:
-        """POST `data`; the open response, whatever its status (aiohttp exceptions propagate)."""
+    ) -> StreamedResponse:
+        """POST `data`; the open response, whatever its status.
+
+        Through `_h1.H1Pool` (its exceptions propagate), or through aiohttp (its exceptions propagate) when
+        the environment names a proxy for the host.
+        """
+        proxy = self.proxy_for(url)
+        if proxy is None:
+            return await self.pool().post(url, data=data, headers=headers, timeouts=timeouts)
         response = await self.get().post(
             url,
             data=data,
             headers=headers,
             allow_redirects=False,
-            proxy=self.proxy_for(url),
+            proxy=proxy,
             timeout=client_timeout(timeouts),
         )
         return AiohttpResponse(response)
 
     async def aclose(self) -> None:
-        """Close the session (if it belongs to the running loop; one of a finished loop is dropped)."""
+        """Close the pool and the session (if they belong to the running loop; those of a finished loop are dropped)."""
+        pool, self._pool = self._pool, None
+        if pool is not None and self._pool_loop is asyncio.get_running_loop():
+            await pool.aclose()
         session, self._session = self._session, None
         if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
             await session.close()

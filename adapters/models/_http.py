@@ -23,6 +23,7 @@ from engine import ConfigurationError
 from ..errors import ModelConnectionError, ModelTimeoutError
 from ..settings import ProviderKeys, load_settings
 from ._aiohttp import OwnedSession, StreamedResponse
+from ._h1 import ConnectError, HTTPClientError, InvalidURLError
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPConnection"]
 
@@ -142,13 +143,13 @@ class HTTPConnection:
         labels = {"provider": self.provider, "model_name": self._id}
         try:
             yield
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL, aiohttp.InvalidURL) as exc:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, aiohttp.InvalidURL, InvalidURLError) as exc:
             raise ConfigurationError(f"{label} {self.url_setting} is not a valid http(s) URL: {exc}") from exc
-        except (httpx.HTTPError, aiohttp.ClientError, TimeoutError) as raw:
+        except (httpx.HTTPError, aiohttp.ClientError, HTTPClientError, TimeoutError) as raw:
             error = _reclassified(raw) if isinstance(raw, httpx.HTTPError) else raw
             if isinstance(error, httpx.TimeoutException | TimeoutError):
                 raise ModelTimeoutError(f"{label} request timed out ({type(error).__name__})", **labels) from raw
-            connect_failed = isinstance(error, httpx.ConnectError | aiohttp.ClientConnectorError)
+            connect_failed = isinstance(error, httpx.ConnectError | aiohttp.ClientConnectorError | ConnectError)
             message = self._unreachable(error) if connect_failed else None
             if message is None:
                 message = f"{label} connection failed ({type(error).__name__}): {error}"
