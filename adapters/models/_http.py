@@ -1,10 +1,10 @@
 """Connection settings, lifecycle and httpx error translation shared by the HTTP provider clients.
 
 `OpenAILike`, `OpenAILikeEmbedder`, `GeminiHTTP` and `_OllamaHTTP` all hold the same connection state
-(model id, key, timeout, retries, an injected or owned `httpx.AsyncClient`, an owned aiohttp session for
+(model id, key, timeout, retries, an injected or owned `httpx.AsyncClient`, owned connections for
 streamed turns, extra headers, where provider keys come from, the retry sleep), close what they created,
-and translate httpx and aiohttp exceptions the same way; they differ only in the label their messages use
-and in what "unreachable" says.
+and translate httpx, aiohttp and `_h1` exceptions the same way; they differ only in the label their
+messages use and in what "unreachable" says.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ The client a provider creates itself sends through aiohttp (`httpx_aiohttp.Aioht
 openai-python's `DefaultAioHttpClient` uses): httpcore's pool scans every pooled connection, and polls each
 idle one's socket, on every request it assigns and every response it releases, which under 100 concurrent
 streams was a third of the server's CPU; aiohttp's C parser also reads streamed chunks for less. Streamed
-chat turns (`_post_streamed`) skip httpx altogether on an owned aiohttp session (`_aiohttp`). An injected
-`http_client` is used as it is."""
+chat turns (`_post_streamed`) skip httpx altogether on the client's own connections (`_aiohttp`: the
+`_h1` HTTP/1.1 client, or aiohttp for a proxied host). An injected `http_client` is used as it is."""
 
 
 class HTTPConnection:
@@ -117,8 +117,8 @@ class HTTPConnection:
     async def _post_streamed(self, url: str, headers: Mapping[str, str], content: bytes) -> StreamedResponse:
         """POST `content` to `url`; return the open response, whatever its status (body not read yet).
 
-        Through the injected `http_client` when there is one, else through this object's own aiohttp
-        session (`_aiohttp`). Call inside `_map_provider_errors`: both raise their library's exceptions.
+        Through the injected `http_client` when there is one, else through this object's own connections
+        (`_aiohttp`). Call inside `_map_provider_errors`: each raises its own client's exceptions.
         """
         if self._http_client is not None:
             request = self._http_client.build_request(
@@ -138,7 +138,7 @@ class HTTPConnection:
 
     @contextlib.contextmanager
     def _map_provider_errors(self) -> Iterator[None]:
-        """Translate httpx and aiohttp exceptions raised inside the block into `adapters.errors` classes."""
+        """Translate httpx, aiohttp and `_h1` exceptions raised inside the block into `adapters.errors` classes."""
         label = self.http_label or self.provider
         labels = {"provider": self.provider, "model_name": self._id}
         try:

@@ -4,7 +4,8 @@ Wire format: providers.md §1 (endpoint and auth §1.1, streaming §1.3, non-str
 A request is `POST {base_url}/chat/completions` with `stream: true` and `stream_options.include_usage`;
 the SSE stream is decoded by `_sse`, folded by `_openai_stream`, and errors are translated by
 `_openai_errors` inside `_map_provider_errors()`, so no httpx or aiohttp exception leaves this module.
-The request goes through the injected `http_client` (httpx) or the client's own aiohttp session (`_aiohttp`).
+The request goes through the injected `http_client` (httpx) or the client's own connections (`_aiohttp`:
+our HTTP/1.1 client, `_h1`, or an aiohttp session for a proxied host).
 
 Subclassing for another OpenAI-compatible provider (Groq, Cerebras, OpenRouter, ...) sets the class
 attributes `provider`, `name`, `api_key_env`, `base_url_env`, `default_base_url`, `default_id` and, for
@@ -65,7 +66,7 @@ class OpenAILike(OpenAICompatibleEndpoint):
         max_retries: retries after the first attempt for retriable errors (429, 5xx, 408, timeouts,
             connection errors), only before any stream output; backoff per `adapters.models._retry`.
         http_client: httpx client to send with (not closed by this object); tests inject one. When None, the
-            object streams through an aiohttp session of its own (`_aiohttp`), closed by `aclose()`.
+            object streams through connections of its own (`_aiohttp`), closed by `aclose()`.
         extra_headers: headers added to every request (they may override the defaults).
         provider_keys: where keys and base URLs come from; `load_settings()` when None (tests inject).
         retry_sleep: awaited with each retry wait in seconds; `asyncio.sleep` when None (tests record).

@@ -206,3 +206,30 @@ def test_proxies_come_from_the_environment_once_per_host(monkeypatch: pytest.Mon
     assert session.proxy_for("http://127.0.0.1:8000/v1/chat/completions") is None  # no HTTP_PROXY
     monkeypatch.setenv("HTTPS_PROXY", "http://other:3128")
     assert session.proxy_for("https://api.openai.com/v1/chat/completions") == "http://proxy.internal:3128"
+
+
+async def test_a_host_behind_a_proxy_is_reached_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY names a forward proxy: the request goes to it in absolute form (aiohttp's path), not direct."""
+    body = fixture("stream_text.sse")
+    request_lines: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        request_lines.append(head.split("\r\n")[0])
+        length = int(head.lower().split("content-length:")[1].split("\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    async with loopback(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        async with owned("http://127.0.0.2:9/v1") as chat:  # nothing listens there: only the proxy answers
+            _, final = split(await collect(chat))
+    assert final.content
+    assert request_lines == ["POST http://127.0.0.2:9/v1/chat/completions HTTP/1.1"]
