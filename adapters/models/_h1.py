@@ -133,7 +133,7 @@ class H1Response:
 
     def __init__(self, conn: Connection, read_timeout: float | None) -> None:
         self._conn = conn
-        self._parser = httptools.HttpResponseParser(self)
+        self._parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self._loop = asyncio.get_running_loop()
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._headers: httpx.Headers | None = None
@@ -209,6 +209,8 @@ class H1Response:
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
+        self._parser = None  # it refers back to this response: no cycle left for the garbage collector
         conn = self._conn
         conn.response = None
         if self._complete and self._keep_alive and self._error is None and not conn.closed:
@@ -234,6 +236,8 @@ class H1Response:
     def feed(self, data: bytes) -> None:
         self._received = True
         self._last_read = self._loop.time()
+        if self._parser is None:  # closed
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -267,6 +271,7 @@ class H1Response:
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        assert self._parser is not None  # a callback of the parser
         self._status = self._parser.get_status_code()
         encoding = self.headers.get("content-encoding", "identity").strip().lower()
         if encoding in ("gzip", "x-gzip", "deflate"):
@@ -293,6 +298,7 @@ class H1Response:
 
     def on_message_complete(self) -> None:
         self._flush_decoder()
+        assert self._parser is not None  # a callback of the parser
         self._keep_alive = self._parser.should_keep_alive()  # only valid inside this callback
         self._complete = True
         if self._timer is not None:
