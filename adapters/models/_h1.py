@@ -2,9 +2,10 @@
 
 A model worker reads every token of every turn off a socket, so the client under the stream is the
 server's largest single cost per request. Measured on the benchmark's fake model (100 concurrent
-streams of 64 tokens, one pinned core, CPU time per stream): aiohttp's `iter_any` 1.12-1.16 ms (1.28-1.43 ms
-with the read timeout set, which moves a timer on every read), this client 0.65-0.76 ms; with the SSE
-lines split and each payload decoded, 1.0 ms here against 1.73 ms for the provider's whole aiohttp path.
+streams of 64 tokens, one pinned core, CPU time per stream): aiohttp's `iter_any` 1.12-1.23 ms (1.28-1.43 ms
+with the read timeout set, which moves a timer on every read), this client 0.65-0.76 ms. The provider's
+whole `OpenAIChat.stream` took 1.59-1.66 ms on this client against 2.06-2.39 ms on aiohttp (interleaved
+runs); in the benchmark the embedded server's CPU per request fell 8-9 % (docs/benchmarks.md).
 The HTTP parsing stays in a library (httptools, llhttp's bindings, the parser uvicorn uses); what is ours
 is the connection pool and the response's buffering.
 
