@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +44,43 @@ def load(provider: str, name: str) -> bytes:
 
 
 # -- the loopback server ------------------------------------------------------------------------------------
+
+
+StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+"""Serves one raw connection of `loopback`."""
+
+
+@contextlib.asynccontextmanager
+async def loopback(handler: StreamHandler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """Serve `handler` per connection on a free 127.0.0.1 port (yielded); on exit, end every connection it holds.
+
+    For tests that write raw HTTP/1.1 bytes (stalls, broken framing, keep-alive counts); `FixtureServer`
+    below replays queued replies.
+    """
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await handler(reader, writer)
+        except asyncio.CancelledError:
+            pass  # ended at exit: a cancelled task here makes 3.11's start_server log an error
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0, ssl=tls)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from conftest import loopback as serve_raw
 
 from adapters.models._h1 import (
     ConnectError,
@@ -86,34 +87,16 @@ Handler = Callable[[Server, asyncio.StreamReader, asyncio.StreamWriter], Awaitab
 
 @contextlib.asynccontextmanager
 async def loopback(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
-    """Serve `handler` on a free loopback port; on exit, end every connection it still holds."""
+    """Serve `handler` on a free loopback port (conftest's `loopback`), counting the connections it accepts."""
     state = Server()
-    tasks: set[asyncio.Task[None]] = set()
 
-    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
+    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         state.connections += 1
-        try:
-            await handler(state, reader, writer)
-        except asyncio.CancelledError:
-            pass  # ended at exit: a cancelled task here makes 3.11's start_server log an error
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        await handler(state, reader, writer)
 
-    server = await asyncio.start_server(tracked, "127.0.0.1", 0, ssl=tls)
-    state.port = server.sockets[0].getsockname()[1]
-    try:
+    async with serve_raw(counted, tls) as port:
+        state.port = port
         yield state
-    finally:
-        server.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
 
 def reply(body: bytes = b"ok", *headers: str, status: str = "200 OK") -> bytes:

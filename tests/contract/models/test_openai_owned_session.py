@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import JSON, KEY, FixtureServer, Reply, SleepRecorder, collect, collect_until_error, load, split
+from conftest import (
+    JSON,
+    KEY,
+    FixtureServer,
+    Reply,
+    SleepRecorder,
+    collect,
+    collect_until_error,
+    load,
+    loopback,
+    split,
+)
 
 from adapters.errors import (
     ContextLengthExceededError,
@@ -32,36 +43,6 @@ pytestmark = pytest.mark.timeout(20)
 
 def fixture(name: str) -> bytes:
     return load("openai", name)
-
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@contextlib.asynccontextmanager
-async def loopback(handler: Handler) -> AsyncIterator[int]:
-    """Serve `handler` on a free loopback port (yielded); on exit, end every connection it still holds."""
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await handler(reader, writer)
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
 
 @contextlib.asynccontextmanager
