@@ -187,10 +187,7 @@ class H1Response:
         while True:
             if self._chunks:
                 chunks, self._chunks, self._buffered = self._chunks, [], 0
-                if self._paused and not self._conn.closed and self._conn.transport is not None:
-                    self._paused = False
-                    self._last_read = self._loop.time()
-                    self._conn.transport.resume_reading()
+                self._resume_reading()
                 yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
             elif self._error is not None:
                 raise self._error
@@ -208,17 +205,13 @@ class H1Response:
         if self._closed:
             return
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._stop_timer()
         self._parser = None  # it refers back to this response: no cycle left for the garbage collector
         conn = self._conn
         conn.response = None
         if self._complete and self._keep_alive and self._error is None and not conn.closed:
             # Whatever is still buffered was read off the socket: the connection is clean, but it must read again.
-            if self._paused and conn.transport is not None:
-                self._paused = False
-                conn.transport.resume_reading()
+            self._resume_reading()
             conn.pool.release(conn)
         else:
             conn.close()
@@ -302,9 +295,7 @@ class H1Response:
         assert self._parser is not None  # a callback of the parser
         self._keep_alive = self._parser.should_keep_alive()  # only valid inside this callback
         self._complete = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._stop_timer()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -319,13 +310,26 @@ class H1Response:
         if self._complete or self._error is not None or self._closed or self._read_timeout is None:
             return
         idle = self._loop.time() - self._last_read
-        if self._paused or idle < self._read_timeout:
+        if self._paused or idle < self._read_timeout:  # paused: the reader is behind, not the server
             self._timer = self._loop.call_later(
-                self._read_timeout - idle if not self._paused else 1.0, self._check_read
+                self._read_timeout if self._paused else self._read_timeout - idle, self._check_read
             )
             return
         self._fail(ReadTimeoutError(f"nothing read from the server for {self._read_timeout:g} s"))
         self._conn.close()
+
+    def _resume_reading(self) -> None:
+        """Read from the socket again after flow control paused it (the read timeout counts from now)."""
+        conn = self._conn
+        if self._paused and not conn.closed and conn.transport is not None:
+            self._paused = False
+            self._last_read = self._loop.time()
+            conn.transport.resume_reading()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _fail(self, error: BaseException) -> None:
         if self._error is None:

@@ -153,8 +153,7 @@ class H1Pool:
                 if conn.closed:
                     continue
                 if self._expiry is not None and loop.time() - conn.idle_since > self._expiry:
-                    self._open.discard(conn)  # gone now, not when its connection_lost runs
-                    conn.close()
+                    self._drop(conn)
                     continue
                 return conn
             if self._max is None or len(self._open) < self._max:
@@ -186,10 +185,14 @@ class H1Pool:
             while idle:
                 conn = idle.pop(0)
                 if not conn.closed:
-                    self._open.discard(conn)
-                    conn.close()
+                    self._drop(conn)
                     return True
         return False
+
+    def _drop(self, conn: Connection) -> None:
+        """Close an idle connection and stop counting it now, not when its `connection_lost` runs."""
+        self._open.discard(conn)
+        conn.close()
 
     async def _connect(self, key: _Key, connect_s: float | None) -> Connection:
         scheme, host, port = key
