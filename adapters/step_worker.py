@@ -101,9 +101,10 @@ class StepExecutor:
         fn = node.executor
         assert fn is not None
         kwargs = {} if context is None else {"run_context": context}
-        if inspect.iscoroutinefunction(fn):
-            return await asyncio.wait_for(fn(step_input, **kwargs), self._timeout_s)
-        return await asyncio.wait_for(asyncio.to_thread(fn, step_input, **kwargs), self._timeout_s)
+        async with asyncio.timeout(self._timeout_s):  # not wait_for: no task of its own (see tool_worker)
+            if inspect.iscoroutinefunction(fn):
+                return await fn(step_input, **kwargs)
+            return await asyncio.to_thread(fn, step_input, **kwargs)
 
 
 def _takes_run_context(node: Step) -> bool:

@@ -13,9 +13,9 @@ All methods are blocking. `MemoryLog` calls `write` on the event loop's thread: 
 ~10 µs a record and never syncs the disk (WAL, `synchronous=NORMAL`), while handing it to a thread cost
 several event-loop iterations and GIL hand-offs per commit, which every hop between processors waited for.
 The checkpoints that copy the WAL into the file (and sync it) are not left to every commit
-(`wal_autocheckpoint=0` when `autocheckpoint` is False): the log asks for one with a write it runs on its
-store thread (`write(..., checkpoint=True)`), so the event loop never waits for a disk sync. `read` uses a
-second connection, from the store thread.
+(`wal_autocheckpoint=0` when `autocheckpoint` is False): the log asks for them (`checkpoint`) on its store
+thread, so the event loop never waits for a disk sync. `read` and `checkpoint` use a second connection,
+from the store thread.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class SqliteStore:
     Args:
         path: the SQLite file.
         autocheckpoint: let SQLite checkpoint the WAL when a commit makes it exceed 1000 pages (its
-            default); False leaves it to the caller (`write(..., checkpoint=True)`).
+            default); False leaves it to the caller (`checkpoint`).
     """
 
     def __init__(self, path: str | Path, *, autocheckpoint: bool = True) -> None:
@@ -188,15 +188,8 @@ class SqliteStore:
         topics: Sequence[tuple[str, int]],
         records: Sequence[Record],
         offsets: Sequence[tuple[str, TopicPartition, int]],
-        *,
-        checkpoint: bool = False,
     ) -> None:
-        """Write new topics, records and offset commits in one transaction.
-
-        With `checkpoint`, then copy the WAL into the file (PASSIVE; complete when no other connection
-        writes meanwhile, so the next commit starts the WAL over). A failed checkpoint is logged, not raised:
-        the transaction is already durable.
-        """
+        """Write new topics, records and offset commits in one transaction."""
         conn = self.conn
         conn.execute("BEGIN")
         try:
@@ -221,8 +214,16 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        if checkpoint:
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error as exc:
-                logger.warning("embedded log %s: WAL checkpoint failed (tried again later): %s", self._path, exc)
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the WAL into the file (PASSIVE, on the read connection: writes may go on meanwhile).
+
+        Returns (WAL frames, frames copied); when they are equal, the next commit starts the WAL over. A
+        failed checkpoint is logged, not raised (every commit is already durable), and returns (-1, -1).
+        """
+        try:
+            ((_busy, frames, copied),) = self._read_conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            logger.warning("embedded log %s: WAL checkpoint failed (tried again later): %s", self._path, exc)
+            return -1, -1
+        return int(frames), int(copied)

@@ -153,11 +153,33 @@ async def run_processor(
                 parts: dict[int, dict[TopicPartition, list[Record]]] = {}
                 for tp, records in batch.items():
                     parts.setdefault(tp.partition, {})[tp] = records
-                await asyncio.gather(*(_commit(log, processor, membership.owner(p), parts[p]) for p in sorted(parts)))
+                await _commit_all(log, processor, membership, parts)
             finally:
                 idle.set()
     finally:
         await consumer.stop()
+
+
+async def _commit_all(
+    log: Log, processor: BatchProcessor, membership: _Membership, parts: dict[int, dict[TopicPartition, list[Record]]]
+) -> None:
+    """Commit each partition number's records in its own transaction, concurrently.
+
+    The last partition's transaction runs in this task, after one event-loop iteration in which the others
+    (in tasks of their own) start theirs: on the embedded log all are then flushed together, and the
+    others are done when this one returns. `asyncio.gather` woke this task two iterations after the last
+    commit (~1 ms each on a loaded loop), and every record the orchestrator decides waits for the batch
+    before it.
+    """
+    if not parts:
+        return
+    *others, last = sorted(parts)
+    tasks = [asyncio.ensure_future(_commit(log, processor, membership.owner(p), parts[p])) for p in others]
+    if tasks:
+        await asyncio.sleep(0)
+    await _commit(log, processor, membership.owner(last), parts[last])
+    for task in tasks:
+        await task
 
 
 async def _commit(log: Log, processor: BatchProcessor, owner: str, part: dict[TopicPartition, list[Record]]) -> None:

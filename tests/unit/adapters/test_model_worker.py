@@ -74,6 +74,42 @@ async def test_a_stream_is_aborted_when_its_run_is_cancelled(setup: tuple[Memory
     assert turn.calls == 1
 
 
+async def test_a_cancelled_turn_leaves_its_task_usable_and_other_cancellations_pass_through(
+    setup: tuple[MemoryLog, Topics, CancelWatch],
+) -> None:
+    log, topics, watch = setup
+    agent = Agent(id="a", model=FunctionModel(Counting(), token_delay_s=0.05))
+    executor = ModelExecutor({"a": agent}, content_flush_s=0.0, cancels=watch)
+    emitted: list[RunEvent] = []
+
+    async def emit(events: Sequence[RunEvent]) -> None:
+        emitted.extend(events)
+        if sum(e.event == "RunContent" for e in emitted) == 1:
+            asyncio.get_running_loop().create_task(cancel(log, topics, watch, "r3"))
+
+    async def worker_step() -> int:
+        # The turn runs in the worker's own task: after a CancelRun the task goes on (it commits the item).
+        assert await executor.execute(work("r3"), emit) == []
+        await asyncio.sleep(0.01)
+        task = asyncio.current_task()
+        assert task is not None
+        return task.cancelling()
+
+    assert await asyncio.wait_for(worker_step(), 5) == 0
+
+    # Cancelling the worker's task itself (shutdown, a revoked partition) is not swallowed as a CancelRun.
+    started = asyncio.Event()
+
+    async def emit_started(events: Sequence[RunEvent]) -> None:
+        started.set()
+
+    shutdown = asyncio.create_task(executor.execute(work("r4"), emit_started))
+    await asyncio.wait_for(started.wait(), 5)
+    shutdown.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await shutdown
+
+
 async def test_without_a_cancel_the_turn_is_answered(setup: tuple[MemoryLog, Topics, CancelWatch]) -> None:
     _log, _topics, watch = setup
     agent = Agent(id="a", model=FunctionModel(lambda _m, _t: Turn(text="hi there")))
