@@ -78,6 +78,9 @@ class KafkaLog:
             (aiokafka's default is 500; each hop of a run is a fetch, so this bounds per-hop latency).
     """
 
+    shared_transactions = False
+    """Each owner commits on its own fenced transactional producer (see `fence`)."""
+
     def __init__(
         self,
         bootstrap_servers: str,

@@ -102,6 +102,9 @@ class MemoryLog:
             tail and read from the file.
     """
 
+    shared_transactions = True
+    """One transaction may commit for several owners: every member lives in this process (see `transaction`)."""
+
     def __init__(self, path: str | Path | None = None, *, default_partitions: int = 12, tail: int = 32) -> None:
         self._path = Path(path) if path is not None else None
         self._default_partitions = default_partitions

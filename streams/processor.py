@@ -121,10 +121,12 @@ class _Membership:
 async def run_processor(
     log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int = 500, pause_timeout_s: float = 30.0
 ) -> None:
-    """Run `processor` until `stop` is set; a batch's outputs and offsets commit in one transaction per partition.
+    """Run `processor` until `stop` is set; each batch's outputs and offsets commit together.
 
-    Zombies cannot commit: each partition number commits on its own fenced producer (`_Membership`), and a
-    rebalance also waits (bounded) for the batch in hand to commit before this member gives up partitions.
+    One transaction per partition number, or one for the whole batch on a log with `shared_transactions`
+    (the embedded log). Zombies cannot commit: each partition number commits on its own fenced producer
+    (`_Membership`), and a rebalance also waits (bounded) for the batch in hand to commit before this member
+    gives up partitions.
     """
     idle = asyncio.Event()
     idle.set()
@@ -163,15 +165,17 @@ async def run_processor(
 async def _commit_all(
     log: Log, processor: BatchProcessor, membership: _Membership, parts: dict[int, dict[TopicPartition, list[Record]]]
 ) -> None:
-    """Commit each partition number's records in its own transaction, concurrently.
+    """Commit a batch's records: in one transaction when the log allows it, else one per partition number.
 
-    The last partition's transaction runs in this task, after one event-loop iteration in which the others
-    (in tasks of their own) start theirs: on the embedded log all are then flushed together, and the
-    others are done when this one returns. `asyncio.gather` woke this task two iterations after the last
-    commit (~1 ms each on a loaded loop), and every record the orchestrator decides waits for the batch
-    before it.
+    Per partition number (Kafka: each on its own fenced producer), the last one's transaction runs in this
+    task, after one event-loop iteration in which the others (in tasks of their own) start theirs.
+    `asyncio.gather` woke this task two iterations after the last commit (~1 ms each on a loaded loop), and
+    every record the orchestrator decides waits for the batch before it.
     """
     if not parts:
+        return
+    if log.shared_transactions:
+        await _commit(log, processor, None, {tp: rs for part in parts.values() for tp, rs in part.items()})
         return
     *others, last = sorted(parts)
     tasks = [asyncio.ensure_future(_commit(log, processor, membership.owner(p), parts[p])) for p in others]
@@ -182,8 +186,10 @@ async def _commit_all(
         await task
 
 
-async def _commit(log: Log, processor: BatchProcessor, owner: str, part: dict[TopicPartition, list[Record]]) -> None:
-    """Handle one partition number's records and commit their outputs and offsets together."""
+async def _commit(
+    log: Log, processor: BatchProcessor, owner: str | None, part: dict[TopicPartition, list[Record]]
+) -> None:
+    """Handle records and commit their outputs and offsets together (for `owner`, or any owner: None)."""
     try:
         async with log.transaction(owner=owner) as tx:
             for records in part.values():
@@ -193,5 +199,5 @@ async def _commit(log: Log, processor: BatchProcessor, owner: str, part: dict[To
     except CommitFailedError as exc:
         # The partition moved on while this batch was in hand: the new owner decides these records; drop
         # the state this batch changed.
-        _log.warning("batch of %s not committed: %s", owner, exc)
+        _log.warning("batch of %s (%s) not committed: %s", processor.group_id, sorted(part), exc)
         await processor.on_revoke(set(part))

@@ -105,6 +105,11 @@ class Consumer(Protocol):
 class Log(Protocol):
     """A partitioned, durable log: topics, appends, transactions and consumers."""
 
+    shared_transactions: bool
+    """True when one transaction may commit for several owners at once (`transaction(owner=None)`): the
+    embedded log, whose members all live in one process. False when each owner commits on its own fenced
+    producer (Kafka)."""
+
     async def start(self) -> None:
         """Open the log (connect / load)."""
         ...

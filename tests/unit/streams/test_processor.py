@@ -188,3 +188,50 @@ async def test_a_rebalance_waits_until_the_batch_in_hand_has_committed(
 
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+class CountingLog:
+    """A MemoryLog that records the owner of every transaction; `shared` overrides `shared_transactions`."""
+
+    def __init__(self, log: MemoryLog, *, shared: bool) -> None:
+        self._inner = log
+        self.shared_transactions = shared
+        self.owners: list[str | None] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @asynccontextmanager
+    async def transaction(self, owner: str | None = None) -> AsyncIterator[Any]:
+        self.owners.append(owner)
+        async with self._inner.transaction(owner) as tx:
+            yield tx
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one transaction", "one per partition number"])
+async def test_a_batch_over_several_partitions_commits_all_of_them(log: MemoryLog, shared: bool) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    source, sink, group = f"in3.{suffix}", f"out3.{suffix}", f"g3.{suffix}"
+    await log.create_topics([TopicSpec(source, 3), TopicSpec(sink, 1)])
+    keys = [f"k{i}".encode() for i in range(12)]
+    await log.send_many([OutRecord(source, k, k + b"-v") for k in keys])
+    ends = await log.end_offsets([TopicPartition(source, p) for p in range(3)])
+    assert all(ends.values())  # the keys spread over all three partitions
+    counting = CountingLog(log, shared=shared)
+    stop = asyncio.Event()
+
+    task = asyncio.create_task(run_processor(counting, UpperProcessor(source, sink, group), stop))  # type: ignore[arg-type]
+    for _ in range(500):
+        if len(await values(log, sink)) >= len(keys):
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+    assert sorted(await values(log, sink)) == sorted(k.upper() + b"-V" for k in keys)
+    for tp, end in ends.items():
+        assert await log.committed(group, tp) == end
+    if shared:
+        assert counting.owners == [None]  # one batch, one transaction for all three partitions
+    else:
+        assert sorted(counting.owners, key=str) == [f"{group}:{p}" for p in range(3)]
