@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from contract import DurableTransportContract, LogFactory, TransportContract, unique
@@ -400,3 +402,45 @@ class TestCheckpoints:
             store._reader = None
         finally:
             await log.close()
+
+    async def test_close_during_a_checkpoint_waits_for_it_and_for_the_appends_queued_behind_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)  # every flush is followed by a checkpoint
+        checkpoint = SqliteStore.checkpoint
+        passes: list[int] = []
+        second_pass = threading.Event()
+
+        def gated(self: SqliteStore) -> tuple[int, int]:
+            passes.append(1)
+            if len(passes) == 2:
+                second_pass.wait(5)  # appends made now queue behind it
+            return checkpoint(self)
+
+        monkeypatch.setattr(SqliteStore, "checkpoint", gated)
+        loop_errors: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        path = tmp_path / "log.db"
+        log = MemoryLog(path, default_partitions=1)
+        await log.start()
+        await log.create_topics([TopicSpec("z", 1)])
+        await log.send(OutRecord("z", b"k", b"0"))
+        while len(passes) < 2:  # noqa: ASYNC110 - the pass runs on the store's thread
+            await asyncio.sleep(0.001)
+        queued = asyncio.ensure_future(log.send(OutRecord("z", b"k", b"1")))
+        closing = asyncio.ensure_future(log.close())
+        await asyncio.sleep(0.02)
+        assert not closing.done()
+        second_pass.set()  # its end writes "1"
+        await asyncio.wait_for(asyncio.gather(queued, closing), 5)
+        gc.collect()
+        await asyncio.sleep(0.01)
+
+        assert len(passes) == 2
+        assert loop_errors == []  # no checkpoint task outlived the log
+        reopened = MemoryLog(path, default_partitions=1)
+        await reopened.start()
+        try:
+            assert [r.value for r in await reopened.read(TopicPartition("z", 0), 0, 10)] == [b"0", b"1"]
+        finally:
+            await reopened.close()
