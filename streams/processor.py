@@ -152,10 +152,7 @@ async def run_processor(
             try:
                 await membership.ready(consumer, batch)
                 await _rebuild_pending(processor, consumer, batch)
-                parts: dict[int, dict[TopicPartition, list[Record]]] = {}
-                for tp, records in batch.items():
-                    parts.setdefault(tp.partition, {})[tp] = records
-                await _commit_all(log, processor, membership, parts)
+                await _commit_all(log, processor, membership, batch)
             finally:
                 idle.set()
     finally:
@@ -163,7 +160,7 @@ async def run_processor(
 
 
 async def _commit_all(
-    log: Log, processor: BatchProcessor, membership: _Membership, parts: dict[int, dict[TopicPartition, list[Record]]]
+    log: Log, processor: BatchProcessor, membership: _Membership, batch: dict[TopicPartition, list[Record]]
 ) -> None:
     """Commit a batch's records: in one transaction when the log allows it, else one per partition number.
 
@@ -172,11 +169,14 @@ async def _commit_all(
     `asyncio.gather` woke this task two iterations after the last commit (~1 ms each on a loaded loop), and
     every record the orchestrator decides waits for the batch before it.
     """
-    if not parts:
+    if not batch:
         return
     if log.shared_transactions:
-        await _commit(log, processor, None, {tp: rs for part in parts.values() for tp, rs in part.items()})
+        await _commit(log, processor, None, batch)
         return
+    parts: dict[int, dict[TopicPartition, list[Record]]] = {}
+    for tp, records in batch.items():
+        parts.setdefault(tp.partition, {})[tp] = records
     *others, last = sorted(parts)
     tasks = [asyncio.ensure_future(_commit(log, processor, membership.owner(p), parts[p])) for p in others]
     if tasks:
