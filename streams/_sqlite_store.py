@@ -215,15 +215,13 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
 
-    def checkpoint(self) -> tuple[int, int]:
+    def checkpoint(self) -> None:
         """Copy the WAL into the file (PASSIVE, on the read connection: writes may go on meanwhile).
 
-        Returns (WAL frames, frames copied); when they are equal, the next commit starts the WAL over. A
-        failed checkpoint is logged, not raised (every commit is already durable), and returns (-1, -1).
+        When it copied all of the WAL, the next commit starts the WAL over. A failed checkpoint is logged,
+        not raised: every commit is already durable.
         """
         try:
-            ((_busy, frames, copied),) = self._read_conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._read_conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             logger.warning("embedded log %s: WAL checkpoint failed (tried again later): %s", self._path, exc)
-            return -1, -1
-        return int(frames), int(copied)
