@@ -6,6 +6,7 @@ import asyncio
 import gc
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,31 @@ class TestFirstLayoutFile:
         assert tables == {"topics", "records", "offsets"}
 
 
+def gate_checkpoint_passes(monkeypatch: pytest.MonkeyPatch, gates: Mapping[int, threading.Event]) -> list[int]:
+    """Count the log's checkpoint passes (1, 2, ...) and hold pass n on the store's thread until `gates[n]` is set.
+
+    Returns the numbers of the passes started so far (a list the patched checkpoint appends to).
+    """
+    checkpoint = SqliteStore.checkpoint
+    passes: list[int] = []
+
+    def gated(self: SqliteStore) -> None:
+        passes.append(len(passes) + 1)
+        gate = gates.get(len(passes))
+        if gate is not None:
+            gate.wait(5)
+        checkpoint(self)
+
+    monkeypatch.setattr(SqliteStore, "checkpoint", gated)
+    return passes
+
+
+async def passes_started(passes: list[int], n: int) -> None:
+    """Wait until `n` checkpoint passes have started (see `gate_checkpoint_passes`)."""
+    while len(passes) < n:  # noqa: ASYNC110 - the passes start on the store's thread
+        await asyncio.sleep(0.001)
+
+
 def file_sizes(path: Path) -> tuple[int, int]:
     """Bytes of the log's WAL and of its file."""
     return path.with_name(path.name + "-wal").stat().st_size, path.stat().st_size
@@ -331,24 +357,8 @@ class TestCheckpoints:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)  # every flush is followed by a checkpoint
-        checkpoint = SqliteStore.checkpoint
-        passes: list[threading.Event] = []
         gates = [threading.Event(), threading.Event()]
-
-        def gated(self: SqliteStore) -> tuple[int, int]:
-            started = threading.Event()
-            passes.append(started)
-            if len(passes) <= len(gates):
-                started.set()
-                gates[len(passes) - 1].wait(5)
-            return checkpoint(self)
-
-        monkeypatch.setattr(SqliteStore, "checkpoint", gated)
-
-        async def until(n: int) -> None:
-            while len(passes) < n:  # noqa: ASYNC110 - the pass starts on the store's thread
-                await asyncio.sleep(0.001)
-
+        passes = gate_checkpoint_passes(monkeypatch, {1: gates[0], 2: gates[1]})
         path = tmp_path / "log.db"
         log = MemoryLog(path, default_partitions=1)
         await log.start()
@@ -356,10 +366,10 @@ class TestCheckpoints:
         try:
             await log.create_topics([TopicSpec("q", 1)])
             await log.send(OutRecord("q", b"k", b"0"))
-            await asyncio.wait_for(until(1), 2)  # the first pass runs (held by its gate) ...
+            await asyncio.wait_for(passes_started(passes, 1), 2)  # the first pass runs (held by its gate) ...
             await asyncio.wait_for(log.send(OutRecord("q", b"k", b"1")), 2)  # ... and appends go on
             gates[0].set()
-            await asyncio.wait_for(until(2), 2)  # the second pass runs: appends queue
+            await asyncio.wait_for(passes_started(passes, 2), 2)  # the second pass runs: appends queue
             queued = [asyncio.ensure_future(log.send(OutRecord("q", b"k", str(i).encode()))) for i in (2, 3)]
             await asyncio.sleep(0.05)
             assert not any(q.done() for q in queued)
@@ -407,17 +417,8 @@ class TestCheckpoints:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)  # every flush is followed by a checkpoint
-        checkpoint = SqliteStore.checkpoint
-        passes: list[int] = []
-        second_pass = threading.Event()
-
-        def gated(self: SqliteStore) -> tuple[int, int]:
-            passes.append(1)
-            if len(passes) == 2:
-                second_pass.wait(5)  # appends made now queue behind it
-            return checkpoint(self)
-
-        monkeypatch.setattr(SqliteStore, "checkpoint", gated)
+        second_pass = threading.Event()  # appends made while it is held queue behind it
+        passes = gate_checkpoint_passes(monkeypatch, {2: second_pass})
         loop_errors: list[dict[str, Any]] = []
         asyncio.get_running_loop().set_exception_handler(lambda _loop, context: loop_errors.append(context))
         path = tmp_path / "log.db"
@@ -425,8 +426,7 @@ class TestCheckpoints:
         await log.start()
         await log.create_topics([TopicSpec("z", 1)])
         await log.send(OutRecord("z", b"k", b"0"))
-        while len(passes) < 2:  # noqa: ASYNC110 - the pass runs on the store's thread
-            await asyncio.sleep(0.001)
+        await asyncio.wait_for(passes_started(passes, 2), 2)
         queued = asyncio.ensure_future(log.send(OutRecord("z", b"k", b"1")))
         closing = asyncio.ensure_future(log.close())
         await asyncio.sleep(0.02)

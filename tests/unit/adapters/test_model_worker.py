@@ -53,22 +53,33 @@ async def cancel(log: MemoryLog, topics: Topics, watch: CancelWatch, run_id: str
         await asyncio.sleep(0.01)
 
 
+class CancellingEmit:
+    """An `emit` that keeps what it is given and cancels `run_id` (a CancelRun on the log) after the
+    `after_contents`-th RunContent."""
+
+    def __init__(self, setup: tuple[MemoryLog, Topics, CancelWatch], run_id: str, *, after_contents: int) -> None:
+        self._setup = setup
+        self._run_id = run_id
+        self._after = after_contents
+        self.emitted: list[RunEvent] = []
+
+    async def __call__(self, events: Sequence[RunEvent]) -> None:
+        self.emitted.extend(events)
+        if sum(e.event == "RunContent" for e in self.emitted) == self._after:
+            asyncio.get_running_loop().create_task(cancel(*self._setup, self._run_id))
+
+
 async def test_a_stream_is_aborted_when_its_run_is_cancelled(setup: tuple[MemoryLog, Topics, CancelWatch]) -> None:
-    log, topics, watch = setup
+    _log, _topics, watch = setup
     turn = Counting()
     agent = Agent(id="a", model=FunctionModel(turn, token_delay_s=0.05))
     executor = ModelExecutor({"a": agent}, content_flush_s=0.0, cancels=watch)
-    emitted: list[RunEvent] = []
-
-    async def emit(events: Sequence[RunEvent]) -> None:
-        emitted.extend(events)
-        if sum(e.event == "RunContent" for e in emitted) == 2:
-            asyncio.get_running_loop().create_task(cancel(log, topics, watch, "r1"))
+    emit = CancellingEmit(setup, "r1", after_contents=2)
 
     final = await asyncio.wait_for(executor.execute(work("r1"), emit), 5)
 
     assert final == []
-    assert 2 <= sum(e.event == "RunContent" for e in emitted) < 40
+    assert 2 <= sum(e.event == "RunContent" for e in emit.emitted) < 40
     # a work item of a run already cancelled never reaches the model
     assert await executor.execute(work("r1"), emit) == []
     assert turn.calls == 1
@@ -77,15 +88,10 @@ async def test_a_stream_is_aborted_when_its_run_is_cancelled(setup: tuple[Memory
 async def test_a_cancelled_turn_leaves_its_task_usable_and_other_cancellations_pass_through(
     setup: tuple[MemoryLog, Topics, CancelWatch],
 ) -> None:
-    log, topics, watch = setup
+    _log, _topics, watch = setup
     agent = Agent(id="a", model=FunctionModel(Counting(), token_delay_s=0.05))
     executor = ModelExecutor({"a": agent}, content_flush_s=0.0, cancels=watch)
-    emitted: list[RunEvent] = []
-
-    async def emit(events: Sequence[RunEvent]) -> None:
-        emitted.extend(events)
-        if sum(e.event == "RunContent" for e in emitted) == 1:
-            asyncio.get_running_loop().create_task(cancel(log, topics, watch, "r3"))
+    emit = CancellingEmit(setup, "r3", after_contents=1)
 
     async def worker_step() -> int:
         # The turn runs in the worker's own task: after a CancelRun the task goes on (it commits the item).
