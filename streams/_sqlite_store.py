@@ -13,9 +13,9 @@ All methods are blocking. `MemoryLog` calls `write` on the event loop's thread: 
 ~10 µs a record and never syncs the disk (WAL, `synchronous=NORMAL`), while handing it to a thread cost
 several event-loop iterations and GIL hand-offs per commit, which every hop between processors waited for.
 The checkpoints that copy the WAL into the file (and sync it) are not left to every commit
-(`wal_autocheckpoint=0` when `autocheckpoint` is False): the log asks for them (`checkpoint`) on its store
-thread, so the event loop never waits for a disk sync. `read` and `checkpoint` use a second connection,
-from the store thread.
+(`wal_autocheckpoint=0` when `autocheckpoint` is False): the log asks for them (`checkpoint`) on other
+threads, so the event loop never waits for a disk sync. `read` uses a second connection (from the store
+thread) and `checkpoint` a third, so a read never waits for a checkpoint.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class SqliteStore:
         self._autocheckpoint = autocheckpoint
         self._conn: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
+        self._checkpointer: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
@@ -133,11 +134,11 @@ class SqliteStore:
         self._conn = conn
 
     def close(self) -> None:
-        """Close the file (both connections)."""
-        for conn in (self._reader, self._conn):
+        """Close the file (every connection)."""
+        for conn in (self._reader, self._checkpointer, self._conn):
             if conn is not None:
                 conn.close()
-        self._conn = self._reader = None
+        self._conn = self._reader = self._checkpointer = None
 
     def _read_conn(self) -> sqlite3.Connection:
         if self._reader is None:
@@ -215,13 +216,19 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
 
-    def checkpoint(self) -> None:
-        """Copy the WAL into the file (PASSIVE, on the read connection: writes may go on meanwhile).
+    def checkpoint(self) -> int | None:
+        """Copy the WAL into the file (PASSIVE, on the checkpoint's own connection: writes may go on meanwhile).
 
-        When it copied all of the WAL, the next commit starts the WAL over. A failed checkpoint is logged,
-        not raised: every commit is already durable.
+        Returns the WAL's length in frames (pages) when the pass ran, all of which it copied unless a read
+        still needed them; None when it failed. When a pass copied all of the WAL, the next commit starts the
+        WAL over. A failed checkpoint is logged, not raised: every commit is already durable.
         """
         try:
-            self._read_conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if self._checkpointer is None:
+                assert self._conn is not None, "SqliteStore.open() was not called"
+                self._checkpointer = self._connect()
+            _busy, frames, _copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:
             logger.warning("embedded log %s: WAL checkpoint failed (tried again later): %s", self._path, exc)
+            return None
+        return int(frames)

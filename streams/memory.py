@@ -6,8 +6,9 @@ seek, and transactions whose records and offset commits become visible together.
 
 Durability (when `path` is given): appends are gathered over one event-loop tick and written in one SQLite
 transaction (group commit) on the event loop's thread; every `CHECKPOINT_BYTES` a WAL checkpoint runs on
-the store's thread (appends wait only for its short second pass), as do reads from the file. A record becomes visible to
-consumers only after its write committed, so nothing a consumer acted on can vanish in a crash.
+a thread of lower priority (appends wait only for its short last pass), and reads from the file run on the
+store's thread. A record becomes visible to consumers only after its write committed, so nothing a consumer
+acted on can vanish in a crash.
 
 Memory (when `path` is given): only the newest `tail` records of each partition stay in memory; older
 ones are read back from the file (by lagging consumers, rebuilds, replays), so the process does not
@@ -18,8 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,6 +42,26 @@ CHECKPOINT_BYTES = 4 * 1024 * 1024
 """Record bytes committed between the starts of two WAL checkpoints. SQLite's own automatic checkpoint, which
 the log turns off (it would sync the disk on the event loop's thread), runs at 1000 WAL pages (4 MiB of 4 KiB
 pages)."""
+
+CHECKPOINT_NICENESS = 10
+"""Niceness of the thread that copies the WAL into the file (Linux, where niceness is per thread). On a core the
+event loop keeps busy, the copy at the loop's own priority took half the core for its ~65 ms, and every
+hop of a run waited twice as long meanwhile; at 10 it gets ~10 % of a core the loop wants, and all of an
+idle one."""
+
+UNHELD_PASSES = 3
+"""Checkpoint passes at most that run while appends go on, before the one that holds them (see `_checkpoint`)."""
+
+HELD_PASS_FRAMES = 512
+"""WAL frames (pages) appended during an unheld pass below which the next pass holds appends: a pass copies
+~7 µs a frame on an idle core, so the held pass takes a few ms."""
+
+
+def _lower_priority() -> None:
+    """Run the calling thread at `CHECKPOINT_NICENESS` (Linux only: elsewhere niceness is per process)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKPOINT_NICENESS)
 
 
 @dataclass(slots=True)
@@ -119,6 +144,8 @@ class MemoryLog:
         self._flushing = False
         self._store: SqliteStore | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._background: ThreadPoolExecutor | None = None
+        """The checkpoints' thread, at `CHECKPOINT_NICENESS`."""
         self._unchecked_bytes = 0
         """Record bytes committed since the last checkpoint."""
         self._checkpointing: asyncio.Future[None] | None = None
@@ -134,6 +161,9 @@ class MemoryLog:
         if self._path is None:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memorylog-store")
+        self._background = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="memorylog-checkpoint", initializer=_lower_priority
+        )
         store = SqliteStore(self._path, autocheckpoint=False)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, store.open)
@@ -167,6 +197,9 @@ class MemoryLog:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._store.close)
             self._executor.shutdown(wait=True)
             self._store = None
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+            self._background = None
 
     # ------------------------------------------------------------------ topics
 
@@ -293,19 +326,23 @@ class MemoryLog:
             self._checkpointing = asyncio.ensure_future(self._checkpoint())
 
     async def _checkpoint(self) -> None:
-        """Copy the WAL into the file on the store's thread (it syncs the disk), in two passes.
+        """Copy the WAL into the file (it syncs the disk), in passes on other threads.
 
-        The first pass copies what the WAL holds while appends go on. The WAL can start over only once a
-        pass has copied all of it, so the second pass copies what was appended meanwhile with appends held
-        (they queue, and are written when it is done). Holding appends for the whole checkpoint made every
-        append wait up to ~60 ms about once a second in the benchmark; the second pass is a fraction of that.
+        The WAL can start over only once a pass has copied all of it, but appends go on while a pass runs. So
+        passes run on the checkpoint thread (lower priority: the event loop goes first on a shared core) while
+        appends go on, each copying what came during the one before, until one finds fewer than
+        `HELD_PASS_FRAMES` new frames or no fewer than its predecessor copied (appends outpace the copy), or
+        after `UNHELD_PASSES`; the last pass runs on the store's thread with appends held (they queue, and
+        are written when it is done). In the benchmark, holding appends for a whole checkpoint made every
+        append wait up to ~60 ms about once a second; after one unheld pass, the held one took ~10 ms.
         """
-        store, executor = self._store, self._executor
+        store, executor, background = self._store, self._executor, self._background
         assert store is not None
         assert executor is not None
+        assert background is not None
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(executor, store.checkpoint)
+            await self._unheld_passes(functools.partial(loop.run_in_executor, background, store.checkpoint))
             self._held = True
             try:
                 await loop.run_in_executor(executor, store.checkpoint)
@@ -316,6 +353,22 @@ class MemoryLog:
                     self._flush()
         finally:
             self._checkpointing = None
+
+    @staticmethod
+    async def _unheld_passes(run_pass: Callable[[], Awaitable[int | None]]) -> None:
+        """Run checkpoint passes while appends go on (see `_checkpoint`); `run_pass` returns the WAL's frames."""
+        frames = await run_pass()
+        if frames is None:
+            return
+        copied = frames  # what the last pass had to copy
+        for _ in range(UNHELD_PASSES - 1):
+            now = await run_pass()
+            if now is None:
+                return
+            came, frames = now - frames, now  # during the last pass (< 0: the WAL started over)
+            if came < HELD_PASS_FRAMES or came >= copied:
+                return
+            copied = came
 
     def _written(self, batches: list[_Batch], records: list[Record]) -> None:
         """Make written batches visible and wake their producers."""

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from contract import DurableTransportContract, LogFactory, TransportContract, unique
 
-from streams import LogClosedError, MemoryLog, OutRecord, TopicPartition, TopicSpec
+from streams import LogClosedError, MemoryLog, OutRecord, Record, TopicPartition, TopicSpec
 from streams._sqlite_store import SqliteStore
+from streams.memory import CHECKPOINT_NICENESS, HELD_PASS_FRAMES, UNHELD_PASSES
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -281,26 +284,39 @@ class TestFirstLayoutFile:
         assert tables == {"topics", "records", "offsets"}
 
 
-def gate_checkpoint_passes(monkeypatch: pytest.MonkeyPatch, gates: Mapping[int, threading.Event]) -> list[int]:
-    """Count the log's checkpoint passes (1, 2, ...) and hold pass n on the store's thread until `gates[n]` is set.
+class Pass(NamedTuple):
+    """A checkpoint pass as it started: its thread's name (without the pool's suffix) and niceness."""
 
-    Returns the numbers of the passes started so far (a list the patched checkpoint appends to).
+    thread: str
+    niceness: int
+
+
+def niceness() -> int:
+    """The calling thread's niceness (Linux: per thread; elsewhere 0)."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if sys.platform.startswith("linux") else 0
+
+
+def gate_checkpoint_passes(monkeypatch: pytest.MonkeyPatch, gates: Mapping[int, threading.Event]) -> list[Pass]:
+    """Record the log's checkpoint passes (1, 2, ...) and hold pass n on its thread until `gates[n]` is set.
+
+    Returns the passes started so far (a list the patched checkpoint appends to).
     """
     checkpoint = SqliteStore.checkpoint
-    passes: list[int] = []
+    passes: list[Pass] = []
 
-    def gated(self: SqliteStore) -> None:
-        passes.append(len(passes) + 1)
+    def gated(self: SqliteStore) -> int | None:
+        thread = threading.current_thread().name.rpartition("_")[0]
+        passes.append(Pass(thread, niceness()))
         gate = gates.get(len(passes))
         if gate is not None:
             gate.wait(5)
-        checkpoint(self)
+        return checkpoint(self)
 
     monkeypatch.setattr(SqliteStore, "checkpoint", gated)
     return passes
 
 
-async def passes_started(passes: list[int], n: int) -> None:
+async def passes_started(passes: list[Pass], n: int) -> None:
     """Wait until `n` checkpoint passes have started (see `gate_checkpoint_passes`)."""
     while len(passes) < n:  # noqa: ASYNC110 - the passes start on the store's thread
         await asyncio.sleep(0.001)
@@ -339,17 +355,18 @@ class TestCheckpoints:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 512 * 1024)
-        wal, file = await self.wal_bytes_after_writing(tmp_path / "log.db", 16)
+        monkeypatch.setattr("streams.memory.CHECKPOINT_NICENESS", 0)  # the bound, not the priority (tested below)
+        wal, file = await self.wal_bytes_after_writing(tmp_path / "log.db", 32)
         # The WAL starts over after each checkpoint: it holds what was written since the last one plus what
-        # came during its first pass (appends go on meanwhile; here they come as fast as the loop can write),
-        # 3.4-4.8 MB in page terms, not the 16+ MB written in all.
-        assert wal < 7_000_000
-        assert file > 13_000_000
+        # came during its unheld passes (appends go on meanwhile; here they come as fast as the loop can
+        # write), 2.5-8.5 MB in page terms, not the 32+ MB written in all.
+        assert wal < 12_000_000
+        assert file > 29_000_000
         log = MemoryLog(tmp_path / "log.db", default_partitions=4)
         await log.start()
         try:
             ends = await log.end_offsets([TopicPartition("big", p) for p in range(4)])
-            assert sum(ends.values()) == 16 * 64
+            assert sum(ends.values()) == 32 * 64
         finally:
             await log.close()
 
@@ -357,6 +374,7 @@ class TestCheckpoints:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)  # every flush is followed by a checkpoint
+        monkeypatch.setattr("streams.memory.UNHELD_PASSES", 1)  # pass 1 with appends going on, pass 2 holding them
         gates = [threading.Event(), threading.Event()]
         passes = gate_checkpoint_passes(monkeypatch, {1: gates[0], 2: gates[1]})
         path = tmp_path / "log.db"
@@ -377,6 +395,7 @@ class TestCheckpoints:
             gates[1].set()  # without another append, the queued ones are written when it is done
             await asyncio.wait_for(asyncio.gather(*queued), 2)
             assert [(r.offset, r.value) for r in await log.read(tp, 0, 10)] == [(i, str(i).encode()) for i in range(4)]
+            assert [p.thread for p in passes[:2]] == ["memorylog-checkpoint", "memorylog-store"]
         finally:
             for gate in gates:
                 gate.set()
@@ -387,6 +406,79 @@ class TestCheckpoints:
             assert [r.value for r in await reopened.read(tp, 0, 10)] == [b"0", b"1", b"2", b"3"]
         finally:
             await reopened.close()
+
+    @pytest.mark.parametrize(("held_pass_frames", "unheld"), [(10**9, 2), (0, 3)])
+    async def test_passes_go_on_at_lower_priority_until_few_frames_came_and_only_the_last_holds_appends(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held_pass_frames: int, unheld: int
+    ) -> None:
+        # Each unheld pass copies what came during the one before; the next one holds appends once a pass
+        # found fewer than HELD_PASS_FRAMES new frames (10**9: at once after the second; 0: never, so
+        # UNHELD_PASSES of them run first).
+        monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)
+        monkeypatch.setattr("streams.memory.HELD_PASS_FRAMES", held_pass_frames)
+        monkeypatch.setattr("streams.memory.UNHELD_PASSES", 3)
+        first = threading.Event()
+        passes = gate_checkpoint_passes(monkeypatch, {1: first})
+        log = MemoryLog(tmp_path / "log.db", default_partitions=1)
+        await log.start()
+        try:
+            await log.create_topics([TopicSpec("w", 1)])
+            await log.send(OutRecord("w", b"k", b"x"))
+            await asyncio.wait_for(passes_started(passes, 1), 2)
+            for _ in range(20):  # frames for the first pass to copy, appended while it waits
+                await asyncio.wait_for(log.send(OutRecord("w", b"k", b"y" * 4096)), 2)
+            first.set()
+            await asyncio.wait_for(passes_started(passes, unheld + 1), 2)
+        finally:
+            first.set()
+            await log.close()
+
+        base = niceness()
+        lowered = max(CHECKPOINT_NICENESS, base) if sys.platform.startswith("linux") else base
+        assert passes == [Pass("memorylog-checkpoint", lowered)] * unheld + [Pass("memorylog-store", base)]
+
+    @pytest.mark.parametrize(
+        ("frames", "passes"),
+        [
+            ((10_000, 11_000, 11_100), 3),  # each pass found fewer new frames; the third fewer than 512
+            ((10_000, 15_000, 18_000, 19_000), 3),  # still catching up after UNHELD_PASSES (3)
+            ((10_000, 20_001), 2),  # more came during the first pass than it copied: appends outpace the copy
+            ((10_000, 300), 2),  # the WAL started over (a pass had copied all of it)
+            ((None,), 1),  # a failed pass
+            ((10_000, None), 2),
+        ],
+    )
+    async def test_unheld_passes_go_on_while_they_catch_up_with_the_appends(
+        self, frames: tuple[int | None, ...], passes: int
+    ) -> None:
+        reported = iter(frames)
+        calls = 0
+
+        async def run_pass() -> int | None:
+            nonlocal calls
+            calls += 1
+            return next(reported)
+
+        await MemoryLog._unheld_passes(run_pass)
+
+        assert (calls, UNHELD_PASSES, HELD_PASS_FRAMES) == (passes, 3, 512)
+
+    def test_a_checkpoint_reports_the_frames_of_the_wal_it_copied(self, tmp_path: Path) -> None:
+        store = SqliteStore(tmp_path / "log.db", autocheckpoint=False)
+        store.open()
+        try:
+            records = [Record("t", 0, i, b"k", b"v" * 8192, (), 0) for i in range(4)]
+            store.write([("t", 1)], records, [])
+            frames = store.checkpoint()
+            assert frames is not None
+            assert frames >= 8  # each 8 KiB value fills at least two 4 KiB pages
+            assert store.checkpoint() == frames  # nothing written since: the WAL is unchanged
+            store.write([], [Record("t", 0, 4, b"k", b"v", (), 0)], [])
+            after = store.checkpoint()
+            assert after is not None
+            assert after < frames  # the WAL started over after the complete checkpoint
+        finally:
+            store.close()
 
     async def test_a_failed_checkpoint_is_logged_and_appends_go_on(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
@@ -401,7 +493,7 @@ class TestCheckpoints:
             assert store is not None
             broken = sqlite3.connect(":memory:")
             broken.close()
-            store._reader = broken  # the checkpoint's connection fails
+            store._checkpointer = broken  # the checkpoint's connection fails
             monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)
             with caplog.at_level("WARNING", logger="streams._sqlite_store"):
                 for value in (b"a", b"b", b"c"):
@@ -409,7 +501,7 @@ class TestCheckpoints:
                     await asyncio.sleep(0.02)
             assert "WAL checkpoint failed" in caplog.text
             assert [r.value for r in await log.read(tp, 0, 10)] == [b"a", b"b", b"c"]
-            store._reader = None
+            store._checkpointer = None
         finally:
             await log.close()
 
@@ -417,6 +509,7 @@ class TestCheckpoints:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)  # every flush is followed by a checkpoint
+        monkeypatch.setattr("streams.memory.UNHELD_PASSES", 1)
         second_pass = threading.Event()  # appends made while it is held queue behind it
         passes = gate_checkpoint_passes(monkeypatch, {2: second_pass})
         loop_errors: list[dict[str, Any]] = []
