@@ -318,7 +318,7 @@ def gate_checkpoint_passes(monkeypatch: pytest.MonkeyPatch, gates: Mapping[int, 
 
 async def passes_started(passes: list[Pass], n: int) -> None:
     """Wait until `n` checkpoint passes have started (see `gate_checkpoint_passes`)."""
-    while len(passes) < n:  # noqa: ASYNC110 - the passes start on the store's thread
+    while len(passes) < n:  # noqa: ASYNC110 - the passes start on the log's threads
         await asyncio.sleep(0.001)
 
 
@@ -411,9 +411,10 @@ class TestCheckpoints:
     async def test_passes_go_on_at_lower_priority_until_few_frames_came_and_only_the_last_holds_appends(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held_pass_frames: int, unheld: int
     ) -> None:
-        # Each unheld pass copies what came during the one before; the next one holds appends once a pass
-        # found fewer than HELD_PASS_FRAMES new frames (10**9: at once after the second; 0: never, so
-        # UNHELD_PASSES of them run first).
+        # Each unheld pass copies what came during the one before. With HELD_PASS_FRAMES 10**9 the second
+        # finds fewer new frames than that, so the next pass holds appends. With 0 none finds fewer, and the
+        # third finds no more than the second had to copy (nothing): the passes stop catching up, so the next
+        # pass holds appends.
         monkeypatch.setattr("streams.memory.CHECKPOINT_BYTES", 1)
         monkeypatch.setattr("streams.memory.HELD_PASS_FRAMES", held_pass_frames)
         monkeypatch.setattr("streams.memory.UNHELD_PASSES", 3)
