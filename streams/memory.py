@@ -44,10 +44,10 @@ the log turns off (it would sync the disk on the event loop's thread), runs at 1
 pages)."""
 
 CHECKPOINT_NICENESS = 10
-"""Niceness of the thread that copies the WAL into the file (Linux, where niceness is per thread). On a core the
-event loop keeps busy, the copy at the loop's own priority took half the core for its ~65 ms, and every
-hop of a run waited twice as long meanwhile; at 10 it gets ~10 % of a core the loop wants, and all of an
-idle one."""
+"""Niceness of the thread that copies the WAL into the file (Linux, where niceness is per thread). On the core
+the event loop kept busy in the benchmark, the copy at the loop's own priority (~24 ms of CPU a second, ~65 ms
+a pass) made a 2 ms sleep of the loop wake 5.8 ms late at p50 instead of 0.3, and every hop of a run waited
+meanwhile; at 10 it woke 1.8 ms late. The thread still gets all of an idle core."""
 
 UNHELD_PASSES = 3
 """Checkpoint passes at most that run while appends go on, before the one that holds them (see `_checkpoint`)."""
