@@ -281,7 +281,7 @@ class TestFirstLayoutFile:
             tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert columns[0] == "seq"
         assert rows == [(0, 0, b"a1"), (0, 1, b"a2"), (1, 0, b"b1"), (appended_to.partition, new_offset, b"new")]
-        assert tables == {"topics", "records", "offsets"}
+        assert tables == {"topics", "records", "offsets", "log_settings"}
 
 
 class Pass(NamedTuple):
@@ -359,8 +359,8 @@ class TestCheckpoints:
         wal, file = await self.wal_bytes_after_writing(tmp_path / "log.db", 32)
         # The WAL starts over after each checkpoint: it holds what was written since the last one plus what
         # came during its unheld passes (appends go on meanwhile; here they come as fast as the loop can
-        # write), 2.5-8.5 MB in page terms, not the 32+ MB written in all.
-        assert wal < 12_000_000
+        # write). The file keeps its largest size: 1.5-11.3 MB over 20 runs, not the 32+ MB written in all.
+        assert wal < 16_000_000
         assert file > 29_000_000
         log = MemoryLog(tmp_path / "log.db", default_partitions=4)
         await log.start()
