@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from engine import ConfigurationError
-from streams import MemoryLog, Record, TopicPartition, Topics
+from streams import MemoryLog, Record, Topics
 
 __all__ = ["is_sqlite_log", "jsonl_records", "read_events", "topic_records"]
 
@@ -48,7 +48,9 @@ def jsonl_records(path: str | Path, *, skip: Callable[[bytes], bool] | None = No
 async def read_events(
     path: str | Path, topics: Topics | None = None, *, shard: tuple[int, int] = (0, 1)
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield run-event record values of the log at `path`, partition by partition in offset order.
+    """Yield run-event record values of the log at `path`, each partition's in offset order.
+
+    The partitions of an embedded log come interleaved as they were appended.
 
     A `.jsonl` file yields its lines in order. Sessions never span partitions, so per-session order is
     the log order either way.
@@ -78,17 +80,11 @@ async def read_events(
         await log.close()
 
 
-async def topic_records(
-    log: MemoryLog, topic: str, partitions: Iterable[int] | None = None, *, chunk: int = 10_000
-) -> AsyncIterator[Record]:
+async def topic_records(log: MemoryLog, topic: str, partitions: Iterable[int] | None = None) -> AsyncIterator[Record]:
     """Every record of `topic` in the started embedded `log`: all partitions, or `partitions`.
 
-    Partition by partition in offset order, read `chunk` records at a time so a long partition is never held
-    whole.
+    Each partition's records in offset order, the partitions interleaved as they were appended: one pass
+    over the file (`MemoryLog.scan`), never holding a partition whole.
     """
-    for partition in range(log.partitions_for(topic)) if partitions is None else partitions:
-        tp = TopicPartition(topic, partition)
-        end = (await log.end_offsets([tp]))[tp]
-        for start in range(0, end, chunk):
-            for record in await log.read(tp, start, min(end, start + chunk)):
-                yield record
+    async for record in log.scan(topic, None if partitions is None else list(partitions)):
+        yield record

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
 from pathlib import Path
 
 import orjson
@@ -263,6 +263,31 @@ class SqliteStore:
             (tp.topic, tp.partition, start, end, self._gap),
         )
         return [Record(tp.topic, tp.partition, o, k, v, _decode_headers(h), ts) for o, k, v, h, ts in cursor]
+
+    def scan(
+        self, topic: str, partitions: Collection[int] | None = None, chunk: int = 10_000
+    ) -> Generator[list[Record], None, None]:
+        """Stored records of `topic` (of `partitions`, or all) in append order, `chunk` at a time.
+
+        So each partition's come in offset order. One pass over the file, on a connection of its own (one
+        snapshot), where reading partition by partition would scan it once per partition (see `_SCHEMA`).
+        """
+        conn = self._connect()
+        try:
+            cursor = conn.execute(
+                'SELECT partition, "offset", key, value, headers, timestamp_ms FROM records WHERE topic = ? '
+                "ORDER BY seq",
+                (topic,),
+            )
+            wanted = None if partitions is None else frozenset(partitions)
+            while rows := cursor.fetchmany(chunk):
+                yield [
+                    Record(topic, p, o, k, v, _decode_headers(h), ts)
+                    for p, o, k, v, h, ts in rows
+                    if wanted is None or p in wanted
+                ]
+        finally:
+            conn.close()
 
     def load_offsets(self) -> dict[tuple[str, TopicPartition], int]:
         """Return {(group_id, tp): next offset}."""

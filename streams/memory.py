@@ -449,6 +449,32 @@ class MemoryLog:
             return []
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._store.read, tp, start, end)
 
+    async def scan(self, topic: str, partitions: Collection[int] | None = None) -> AsyncIterator[Record]:
+        """Every record of `topic` (of `partitions`, or all) visible when the scan starts.
+
+        Each partition's in offset order: from a file in append order, in one pass over it (on the store's
+        thread, 10,000 rows at a time); in memory partition by partition.
+        """
+        parts = self._parts.get(topic, [])
+        wanted = range(len(parts)) if partitions is None else [p for p in partitions if 0 <= p < len(parts)]
+        ends = {p: parts[p].end for p in wanted}
+        if not ends:
+            return
+        if self._store is None or self._executor is None:
+            for p in wanted:
+                for record in parts[p].in_memory(0, ends[p]):
+                    yield record
+            return
+        loop = asyncio.get_running_loop()
+        chunks = self._store.scan(topic, ends)
+        try:
+            while (chunk := await loop.run_in_executor(self._executor, next, chunks, None)) is not None:
+                for record in chunk:
+                    if record.offset < ends[record.partition]:
+                        yield record
+        finally:
+            await loop.run_in_executor(self._executor, chunks.close)
+
     def committed_offset(self, group_id: str, tp: TopicPartition) -> int | None:
         """The committed next offset of `group_id` on `tp`, or None."""
         return self._committed.get((group_id, tp))

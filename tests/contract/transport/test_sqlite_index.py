@@ -144,6 +144,28 @@ class TestSparseIndex:
             store.close()
         assert_index_invariant(path, 4, 8)
 
+    def test_a_scan_reads_a_topic_in_append_order_in_chunks(self, tmp_path: Path) -> None:
+        store = SqliteStore(tmp_path / "log.db")
+        store.open()
+        ends: dict[TopicPartition, int] = {}
+        try:
+            append(store, ends, random.Random(9), 50)
+            chunks = list(store.scan("busy", [1], chunk=7))
+            everything = [r for chunk in store.scan("rare") for r in chunk]
+        finally:
+            store.close()
+
+        assert all(len(chunk) <= 7 for chunk in chunks)
+        assert [(r.partition, r.offset) for chunk in chunks for r in chunk] == [
+            (1, o) for o in range(ends[TopicPartition("busy", 1)])
+        ]
+        with sqlite3.connect(tmp_path / "log.db") as conn:
+            in_order = conn.execute("SELECT partition, \"offset\" FROM records WHERE topic = 'rare' ORDER BY seq")
+            assert [(r.partition, r.offset) for r in everything] == list(in_order)
+        assert {r.value for r in everything} == {
+            f"{TopicPartition('rare', r.partition)}:{r.offset}".encode() for r in everything
+        }
+
     def test_a_failed_write_leaves_the_index_state_as_it_was(self, tmp_path: Path) -> None:
         path = tmp_path / "log.db"
         ends: dict[TopicPartition, int] = {}
