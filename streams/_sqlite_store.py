@@ -248,7 +248,7 @@ class SqliteStore:
         Scans from the partition's last indexed row at or below `start` to its first indexed row at or above
         `end`, but no further than `INDEX_GAP` rows past its last indexed row below `end` (a partition's rows
         are in offset order): the range's rows plus at most ~2 x `INDEX_GAP`, however long the partition was
-        idle. One statement, so one snapshot of the file; one upper bound, so SQLite stops the scan there.
+        idle. One statement, so one snapshot of the file; the upper bound is one expression, the rowid range's end.
         """
         cursor = self._read_conn().execute(
             'SELECT "offset", key, value, headers, timestamp_ms FROM records '
