@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from engine import ConfigurationError
-from streams import MemoryLog, Record, Topics
+from streams import MemoryLog, Topics
 
-__all__ = ["is_sqlite_log", "jsonl_records", "read_events", "topic_records"]
+__all__ = ["is_sqlite_log", "jsonl_records", "read_events"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -74,17 +74,7 @@ async def read_events(
     await log.start()
     try:
         partitions = range(shard[0], log.partitions_for(t.events), shard[1])
-        async for record in topic_records(log, t.events, partitions):
+        async for record in log.scan(t.events, partitions):
             yield orjson.loads(record.value)
     finally:
         await log.close()
-
-
-async def topic_records(log: MemoryLog, topic: str, partitions: Iterable[int] | None = None) -> AsyncIterator[Record]:
-    """Every record of `topic` in the started embedded `log`: all partitions, or `partitions`.
-
-    Each partition's records in offset order, the partitions interleaved as they were appended: one pass
-    over the file (`MemoryLog.scan`), never holding a partition whole.
-    """
-    async for record in log.scan(topic, None if partitions is None else list(partitions)):
-        yield record

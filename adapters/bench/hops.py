@@ -35,7 +35,6 @@ import orjson
 
 from streams import MemoryLog, Topics
 
-from ..logfile import topic_records
 from .stats import percentile
 
 __all__ = ["HOPS", "HopCollector", "run_hops"]
@@ -159,10 +158,10 @@ async def run_hops(
     await log.start()
     try:
         collector = HopCollector()
-        async for record in topic_records(log, topics.commands):
+        async for record in log.scan(topics.commands):
             if since_ms <= record.timestamp_ms and (until_ms is None or record.timestamp_ms < until_ms):
                 collector.command(orjson.loads(record.value), record.timestamp_ms)
-        async for record in topic_records(log, topics.events):
+        async for record in log.scan(topics.events):
             collector.event(orjson.loads(record.value), record.timestamp_ms)
         return collector.summary()
     finally:
