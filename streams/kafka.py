@@ -76,6 +76,10 @@ class KafkaLog:
             restarted worker with the same id takes its partitions back without a rebalance.
         fetch_max_wait_ms: how long a consumer's fetch waits on the broker for new records, milliseconds
             (aiokafka's default is 500; each hop of a run is a fetch, so this bounds per-hop latency).
+        txn_retry_backoff_ms: the transactional producers' retry backoff, milliseconds (aiokafka's default
+            is 100). A transaction that begins while the broker still writes the previous one's commit
+            markers is refused with CONCURRENT_TRANSACTIONS and retried after this backoff (AddOffsetsToTxn
+            and TxnOffsetCommit; aiokafka's AddPartitionsToTxn retries after 20 ms).
     """
 
     shared_transactions = False
@@ -91,9 +95,11 @@ class KafkaLog:
         transaction_timeout_ms: int = 15000,
         group_instance_id: str | None = None,
         fetch_max_wait_ms: int = 50,
+        txn_retry_backoff_ms: int = 10,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self._txn_retry_backoff_ms = txn_retry_backoff_ms
         self._txn_id = transactional_id or f"agnostream-{uuid.uuid4()}"
         self._pinned_txn_id = transactional_id is not None
         self._client_id = client_id
@@ -293,6 +299,7 @@ class KafkaLog:
                 enable_idempotence=True,
                 acks="all",
                 transaction_timeout_ms=self._txn_timeout_ms,
+                retry_backoff_ms=self._txn_retry_backoff_ms,
             )
             await producer.start()
         return producer
