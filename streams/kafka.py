@@ -405,6 +405,42 @@ class KafkaLog:
                 await reader.stop()
         return out
 
+    async def scan(self, topic: str, partitions: Collection[int] | None = None) -> AsyncIterator[Record]:
+        """Every committed record of `topic` (of `partitions`, or all) below the last stable offsets at the call.
+
+        One reader over the partitions, a fetch at a time: each partition's records in offset order,
+        partitions interleaved.
+
+        Raises:
+            BrokerUnavailableError: Kafka is unreachable.
+        """
+        count = self.partitions_for(topic)
+        wanted = range(count) if partitions is None else [p for p in partitions if 0 <= p < count]
+        tps = [_tp(TopicPartition(topic, p)) for p in wanted]
+        reader = self._reader()
+        with _map_kafka_errors(f"scanning {topic}"):
+            await reader.start()
+        try:
+            with _map_kafka_errors(f"scanning {topic}"):
+                ends = {tp: int(end) for tp, end in (await reader.end_offsets(tps)).items() if end > 0}
+                if not ends:
+                    return
+                reader.assign(list(ends))
+                await reader.seek_to_beginning(*ends)
+            while ends:
+                with _map_kafka_errors(f"scanning {topic}"):
+                    batch = await reader.getmany(*ends, timeout_ms=1000)
+                for tp, records in batch.items():
+                    for r in records:
+                        if r.offset < ends[tp]:
+                            yield _record(r)
+                for tp in list(ends):
+                    with _map_kafka_errors(f"scanning {topic}"):
+                        if await reader.position(tp) >= ends[tp]:
+                            del ends[tp]
+        finally:
+            await reader.stop()
+
     def consumer(
         self,
         topics: Sequence[str],

@@ -10,7 +10,7 @@ are visible and its offsets committed, or none.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -195,4 +195,11 @@ class Log(Protocol):
 
     async def read(self, tp: TopicPartition, start: int, end: int) -> list[Record]:
         """Return the records of `tp` with `start <= offset < end` (a bounded scan, no group)."""
+        ...
+
+    def scan(self, topic: str, partitions: Collection[int] | None = None) -> AsyncIterator[Record]:
+        """Every record of `topic` (of `partitions`, or all) visible when the scan starts.
+
+        Records are not held all at once: each partition's come in offset order, partitions interleaved.
+        """
         ...

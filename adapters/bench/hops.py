@@ -1,6 +1,8 @@
-"""Where an agent run's time goes: per-hop latencies from the record timestamps of an embedded log.
+"""Where an agent run's time goes: per-hop latencies from the record timestamps of a log.
 
-Every record of the embedded log carries the wall-clock millisecond of its append (`Record.timestamp_ms`).
+Every record carries a wall-clock millisecond (`Record.timestamp_ms`): on the embedded log, that of its
+append; on Kafka, the producer's create time (`kafka_run_hops`).
+
 For each agent run started in a time window, `run_hops` pairs the records that open and close each hop of
 the run's path and reports each hop's distribution over those runs. The hops:
 
@@ -33,11 +35,11 @@ from typing import Any
 
 import orjson
 
-from streams import MemoryLog, Topics
+from streams import Log, MemoryLog, Topics
 
 from .stats import percentile
 
-__all__ = ["HOPS", "HopCollector", "run_hops"]
+__all__ = ["HOPS", "HopCollector", "collect_hops", "kafka_run_hops", "run_hops"]
 
 HOPS = (
     "orchestrator: start",
@@ -153,16 +155,44 @@ async def run_hops(
 
     Returns `HopCollector.summary()`; empty when the log holds no such run.
     """
-    topics = Topics(prefix)
     log = MemoryLog(path)
     await log.start()
     try:
-        collector = HopCollector()
-        async for record in log.scan(topics.commands):
-            if since_ms <= record.timestamp_ms and (until_ms is None or record.timestamp_ms < until_ms):
-                collector.command(orjson.loads(record.value), record.timestamp_ms)
-        async for record in log.scan(topics.events):
-            collector.event(orjson.loads(record.value), record.timestamp_ms)
-        return collector.summary()
+        return await collect_hops(log, Topics(prefix), since_ms=since_ms, until_ms=until_ms)
     finally:
         await log.close()
+
+
+async def kafka_run_hops(
+    bootstrap_servers: str, *, prefix: str, since_ms: int = 0, until_ms: int | None = None
+) -> list[dict[str, Any]]:
+    """`run_hops` over the topics of `prefix` on a Kafka cluster (committed records only).
+
+    Kafka's record timestamps are the producers' create times (`message.timestamp.type=CreateTime`, the
+    default), taken when a record is handed to the producer: on the same clock as the embedded log's when
+    every role runs in one process, as in the benchmark.
+
+    Raises:
+        BrokerUnavailableError: no broker answered at `bootstrap_servers`.
+    """
+    from streams import KafkaLog  # aiokafka is imported only when a Kafka log is used
+
+    log = KafkaLog(bootstrap_servers, client_id="agnostream-bench-hops")
+    await log.start()
+    try:
+        return await collect_hops(log, Topics(prefix), since_ms=since_ms, until_ms=until_ms)
+    finally:
+        await log.close()
+
+
+async def collect_hops(
+    log: Log, topics: Topics, *, since_ms: int = 0, until_ms: int | None = None
+) -> list[dict[str, Any]]:
+    """Feed a `HopCollector` the StartRun commands appended in `[since_ms, until_ms)`, then every run event."""
+    collector = HopCollector()
+    async for record in log.scan(topics.commands):
+        if since_ms <= record.timestamp_ms and (until_ms is None or record.timestamp_ms < until_ms):
+            collector.command(orjson.loads(record.value), record.timestamp_ms)
+    async for record in log.scan(topics.events):
+        collector.event(orjson.loads(record.value), record.timestamp_ms)
+    return collector.summary()

@@ -5,8 +5,8 @@
 (Kafka only), `client` (CPU of the load generator and the fake model, to show whether the client
 core was saturated, which would make every latency look worse than the server makes it) and
 `machine` (per-core busy % and the CPU other processes took from the server and client cores),
-`window_ms` (the measured window's wall-clock bounds, epoch ms) and, for the embedded target, `hops`
-(`hops.run_hops`: where its runs' time went).
+`window_ms` (the measured window's wall-clock bounds, epoch ms) and, for the embedded and Kafka targets,
+`hops` (`hops.run_hops` / `hops.kafka_run_hops`: where their runs' time went).
 """
 
 from __future__ import annotations
@@ -217,26 +217,28 @@ def markdown(report: Mapping[str, Any]) -> str:
 
 
 def _hops(results: Mapping[str, Mapping[str, Figures]]) -> list[str]:
-    """The embedded target's per-hop table (`hops.run_hops`), one column pair per tool mode; [] without hops."""
-    modes = [m for m in MODES if (_get(results, "embedded", m) or {}).get("hops")]
-    if not modes:
-        return []
-    rows: dict[str, dict[str, Mapping[str, Any]]] = {}
-    for mode in modes:
-        for hop in results["embedded"][mode]["hops"]:
-            rows.setdefault(hop["hop"], {})[mode] = hop
-    header = " | ".join(f"{'with' if m == 'tools' else 'without'} tools: p50 / p95 ms" for m in modes)
-    lines = [
-        "",
-        "## Where the embedded runs' time went",
-        "",
-        "Per hop of the runs started in the measured window, from the log's record timestamps "
-        "(`adapters/bench/hops.py`).",
-        "",
-        f"| hop | {header} |",
-        "|---|" + "---:|" * len(modes),
-    ]
-    for hop, by_mode in sorted(rows.items(), key=lambda item: HOPS.index(item[0])):
-        cells = [f"{by_mode[m]['p50_ms']:.0f} / {by_mode[m]['p95_ms']:.0f}" if m in by_mode else "-" for m in modes]
-        lines.append(f"| {hop} | " + " | ".join(cells) + " |")
+    """Per-hop tables of the embedded and Kafka targets (`hops.run_hops`), one column pair per tool mode."""
+    lines: list[str] = []
+    for target, title in (("embedded", "the embedded runs'"), ("kafka", "the Kafka runs'")):
+        modes = [m for m in MODES if (_get(results, target, m) or {}).get("hops")]
+        if not modes:
+            continue
+        rows: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for mode in modes:
+            for hop in results[target][mode]["hops"]:
+                rows.setdefault(hop["hop"], {})[mode] = hop
+        header = " | ".join(f"{'with' if m == 'tools' else 'without'} tools: p50 / p95 ms" for m in modes)
+        lines += [
+            "",
+            f"## Where {title} time went",
+            "",
+            "Per hop of the runs started in the measured window, from the log's record timestamps "
+            "(`adapters/bench/hops.py`).",
+            "",
+            f"| hop | {header} |",
+            "|---|" + "---:|" * len(modes),
+        ]
+        for hop, by_mode in sorted(rows.items(), key=lambda item: HOPS.index(item[0])):
+            cells = [f"{by_mode[m]['p50_ms']:.0f} / {by_mode[m]['p95_ms']:.0f}" if m in by_mode else "-" for m in modes]
+            lines.append(f"| {hop} | " + " | ".join(cells) + " |")
     return lines

@@ -29,7 +29,7 @@ import psutil
 from engine import ConfigurationError
 
 from .agent import AGENT_SPEC, MODEL_ID, agent_id_for
-from .hops import run_hops
+from .hops import kafka_run_hops, run_hops
 from .loadgen import AgentOSRequest, LoadConfig, ModelRequest, Request, prime, run_load
 from .monitor import CoreLoad, ProcessMonitor
 from .processes import Pinning, Server, pinning, start_agno, start_agnostream, start_fake_model, start_kafka, stop_kafka
@@ -111,6 +111,8 @@ class _Context:
     broker: tuple[str, int | None] | None = None
     started_broker: bool = False
     broker_warm: bool = False
+    kafka_prefix: str = ""
+    """Topic prefix of the last Kafka target's server (its runs' hops are read from these topics)."""
 
 
 async def run_bench(opts: BenchOptions) -> dict[str, Any]:
@@ -183,10 +185,13 @@ async def _run_target(ctx: _Context, target: str, mode: str) -> dict[str, Any] |
         figures = await _measure(ctx, request, server, broker_pid, warmup_s=warmup_s)
     finally:
         await server.stop()
-    if target == "embedded":  # where the runs' time went, from the stopped server's log
-        window = figures["window_ms"]
-        log = ctx.workdir / f"{server.name}-log.db"
-        figures["hops"] = await run_hops(log, since_ms=window.get("start", 0), until_ms=window.get("end"))
+    # Where the runs' time went, from the stopped server's log.
+    window = figures["window_ms"]
+    since, until = window.get("start", 0), window.get("end")
+    if target == "embedded":
+        figures["hops"] = await run_hops(ctx.workdir / f"{server.name}-log.db", since_ms=since, until_ms=until)
+    elif target == "kafka" and ctx.broker is not None:
+        figures["hops"] = await kafka_run_hops(ctx.broker[0], prefix=ctx.kafka_prefix, since_ms=since, until_ms=until)
     return figures
 
 
@@ -200,9 +205,10 @@ async def _start(ctx: _Context, target: str, mode: str) -> tuple[Server, int | N
         return await start_agnostream(ctx.pin, ctx.workdir, name=f"embedded-{mode}", model_url=ctx.model_url), None
     if target == "kafka":
         bootstrap, broker_pid = await _broker(ctx)
+        ctx.kafka_prefix = f"bench{uuid.uuid4().hex[:8]}."
         server = await start_agnostream(
             ctx.pin, ctx.workdir, name=f"kafka-{mode}", model_url=ctx.model_url,
-            broker=f"kafka://{bootstrap}", topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
+            broker=f"kafka://{bootstrap}", topic_prefix=ctx.kafka_prefix,
             partitions=ctx.opts.kafka_partitions,
         )  # fmt: skip
         return server, broker_pid

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 
 from adapters.bench.hops import HOPS
+from tests.kafka_broker import BOOTSTRAP, broker_marks
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 LATENCY_KEYS = {"p50", "p95", "p99", "mean", "max"}
 FIGURE_KEYS = {
@@ -65,3 +67,35 @@ def test_bench_smoke_writes_report(tmp_path: Path) -> None:
     assert "| embedded | yes |" in table
     assert "## Issue 6 targets" in table
     assert "| model worker: pick-up |" in table
+
+
+def _on_a_broker(test: Callable[..., None]) -> Callable[..., None]:
+    """Marks of a broker test (`tests.kafka_broker.broker_marks`): skipped without a reachable broker."""
+    for mark in broker_marks():
+        test = mark(test)
+    return test
+
+
+@_on_a_broker
+def test_bench_smoke_on_kafka_reports_the_kafka_runs_hops(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    argv = [
+        sys.executable, "-m", "adapters.cli", "bench",
+        "--concurrency", "2", "--duration", "2", "--warmup", "0.5", "--broker-warmup", "0",
+        "--targets", "kafka", "--tools", "--tokens", "16", "--token-ms", "2",
+        "--kafka", BOOTSTRAP, "--out", str(out),
+    ]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, timeout=110, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+
+    figures = orjson.loads(out.read_bytes())["results"]["kafka"]["tools"]
+    assert figures["requests"] > 0
+    assert figures["errors"] == 0, (figures["error_kinds"], figures["error_examples"])
+    # the hops come from the committed records of the server's own topics, in the measured window
+    hops = {h["hop"]: h for h in figures["hops"]}
+    assert set(hops) == set(HOPS), hops
+    assert 0 < hops["run: total"]["n"] <= figures["requests"] + 2
+    assert hops["run: first token"]["p50_ms"] <= hops["run: total"]["p50_ms"]
+    table = out.with_suffix(".md").read_text()
+    assert "## Where the Kafka runs' time went" in table
+    assert "## Where the embedded runs' time went" not in table

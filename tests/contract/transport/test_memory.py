@@ -71,29 +71,6 @@ class MemoryLogSpecifics:
         assert [(r.offset, r.value) for r in await log.read(tp, 0, 10)] == [(i, str(i).encode()) for i in range(4)]
         assert (await log.end_offsets([tp]))[tp] == 4
 
-    async def test_a_scan_yields_what_was_visible_each_partition_in_offset_order(self, make_log: LogFactory) -> None:
-        log = await make_log()
-        topic, other = unique("scan"), unique("other")
-        await log.create_topics([TopicSpec(topic, 3), TopicSpec(other, 1)])
-        for i in range(40):
-            async with log.transaction() as tx:
-                tx.send(OutRecord(topic, str(i % 7).encode(), b"%d" % i))
-                tx.send(OutRecord(other, b"k", b"x"))
-        ends = await log.end_offsets([TopicPartition(topic, p) for p in range(3)])
-
-        seen: list[Record] = []
-        async for record in log.scan(topic, [0, 2]):
-            if not seen:  # appended after the scan started: not part of it
-                await log.send(OutRecord(topic, b"late", b"late"))
-            seen.append(record)
-
-        assert {r.topic for r in seen} == {topic}
-        for p in (0, 2):
-            expected = await log.read(TopicPartition(topic, p), 0, ends[TopicPartition(topic, p)])
-            assert [r for r in seen if r.partition == p] == expected
-        assert not [r for r in seen if r.partition == 1]
-        assert len([r async for r in log.scan(topic)]) == 41
-
 
 class TestMemoryLogInMemory(MemoryLogSpecifics, TransportContract):
     async def open_log(self, storage: Path) -> MemoryLog:
