@@ -79,7 +79,10 @@ class KafkaLog:
         txn_retry_backoff_ms: the transactional producers' retry backoff, milliseconds (aiokafka's default
             is 100). A transaction that begins while the broker still writes the previous one's commit
             markers is refused with CONCURRENT_TRANSACTIONS and retried after this backoff (AddOffsetsToTxn
-            and TxnOffsetCommit; aiokafka's AddPartitionsToTxn retries after 20 ms).
+            and TxnOffsetCommit; AddPartitionsToTxn after aiokafka's fixed 20 ms, the Java client's value
+            for this case, KAFKA-5477), holding its whole group commit meanwhile. A lower value also retries
+            faster while the broker is unreachable: measured, one producer stuck retrying a commit used
+            1.0 / 2.7 / 4.4-7.0 % of a core at 100 / 20 / 10 ms, and there is one per partition and role.
     """
 
     shared_transactions = False
@@ -95,7 +98,7 @@ class KafkaLog:
         transaction_timeout_ms: int = 15000,
         group_instance_id: str | None = None,
         fetch_max_wait_ms: int = 50,
-        txn_retry_backoff_ms: int = 10,
+        txn_retry_backoff_ms: int = 20,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.fetch_max_wait_ms = fetch_max_wait_ms
