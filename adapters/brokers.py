@@ -36,9 +36,17 @@ def parse_broker(value: str) -> BrokerUrl:
 
 
 def make_log(
-    broker: str, *, log_path: str, partitions: int, transactional_id: str | None = None, client_id: str = "agnostream"
+    broker: str,
+    *,
+    log_path: str,
+    partitions: int,
+    transactional_id: str | None = None,
+    client_id: str = "agnostream",
+    txn_retry_backoff_ms: int = 20,
 ) -> Log:
     """Build the log for `broker`: the embedded log on `log_path`, or a Kafka log.
+
+    `txn_retry_backoff_ms` (Kafka only, settings `AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS`): see `KafkaLog`.
 
     Raises:
         ConfigurationError: the broker setting is invalid.
@@ -54,4 +62,5 @@ def make_log(
         client_id=client_id,
         default_partitions=partitions,
         group_instance_id=transactional_id,
+        txn_retry_backoff_ms=txn_retry_backoff_ms,
     )

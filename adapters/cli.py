@@ -148,7 +148,13 @@ def _runtime(
 ) -> Runtime:
     """The runtime; `view_db` None means no sessions view (a worker without the projection role)."""
     settings, _keys = load_settings()
-    log = make_log(broker, log_path=log_path, partitions=settings.partitions, transactional_id=transactional_id)
+    log = make_log(
+        broker,
+        log_path=log_path,
+        partitions=settings.partitions,
+        transactional_id=transactional_id,
+        txn_retry_backoff_ms=settings.kafka_txn_retry_backoff_ms,
+    )
     return Runtime(
         log,
         Topics(settings.topic_prefix, settings.partitions),

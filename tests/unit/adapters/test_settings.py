@@ -55,3 +55,20 @@ def test_bad_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_key_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert ProviderKeys(_env_file=None).secret("OPENAI_API_KEY") is None
+
+
+def test_kafka_retry_backoff_reaches_the_kafka_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.brokers import make_log
+    from streams.kafka import KafkaLog
+
+    monkeypatch.setenv("AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS", "35")
+    settings = Settings(_env_file=None)
+    log = make_log(
+        "kafka://127.0.0.1:9", log_path="unused.db", partitions=1,
+        txn_retry_backoff_ms=settings.kafka_txn_retry_backoff_ms,
+    )  # fmt: skip
+    assert isinstance(log, KafkaLog)
+    assert log._txn_retry_backoff_ms == 35  # handed to every transactional producer it starts
+    monkeypatch.setenv("AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS", "0")
+    with pytest.raises(ValidationError, match="kafka_txn_retry_backoff_ms"):
+        Settings(_env_file=None)
