@@ -39,7 +39,7 @@ from streams import Log, MemoryLog, Topics
 
 from .stats import percentile
 
-__all__ = ["HOPS", "HopCollector", "collect_hops", "kafka_run_hops", "run_hops"]
+__all__ = ["HOPS", "HopCollector", "kafka_run_hops", "run_hops"]
 
 HOPS = (
     "orchestrator: start",
@@ -155,12 +155,7 @@ async def run_hops(
 
     Returns `HopCollector.summary()`; empty when the log holds no such run.
     """
-    log = MemoryLog(path)
-    await log.start()
-    try:
-        return await collect_hops(log, Topics(prefix), since_ms=since_ms, until_ms=until_ms)
-    finally:
-        await log.close()
+    return await _hops_of(MemoryLog(path), Topics(prefix), since_ms, until_ms)
 
 
 async def kafka_run_hops(
@@ -178,21 +173,22 @@ async def kafka_run_hops(
     from streams import KafkaLog  # aiokafka is imported only when a Kafka log is used
 
     log = KafkaLog(bootstrap_servers, client_id="agnostream-bench-hops")
+    return await _hops_of(log, Topics(prefix), since_ms, until_ms)
+
+
+async def _hops_of(log: Log, topics: Topics, since_ms: int, until_ms: int | None) -> list[dict[str, Any]]:
+    """`HopCollector.summary()` of `log` (opened and closed here).
+
+    Fed the StartRun commands appended in `[since_ms, until_ms)`, then every run event.
+    """
     await log.start()
     try:
-        return await collect_hops(log, Topics(prefix), since_ms=since_ms, until_ms=until_ms)
+        collector = HopCollector()
+        async for record in log.scan(topics.commands):
+            if since_ms <= record.timestamp_ms and (until_ms is None or record.timestamp_ms < until_ms):
+                collector.command(orjson.loads(record.value), record.timestamp_ms)
+        async for record in log.scan(topics.events):
+            collector.event(orjson.loads(record.value), record.timestamp_ms)
+        return collector.summary()
     finally:
         await log.close()
-
-
-async def collect_hops(
-    log: Log, topics: Topics, *, since_ms: int = 0, until_ms: int | None = None
-) -> list[dict[str, Any]]:
-    """Feed a `HopCollector` the StartRun commands appended in `[since_ms, until_ms)`, then every run event."""
-    collector = HopCollector()
-    async for record in log.scan(topics.commands):
-        if since_ms <= record.timestamp_ms and (until_ms is None or record.timestamp_ms < until_ms):
-            collector.command(orjson.loads(record.value), record.timestamp_ms)
-    async for record in log.scan(topics.events):
-        collector.event(orjson.loads(record.value), record.timestamp_ms)
-    return collector.summary()
