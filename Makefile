@@ -9,7 +9,7 @@ CATEGORY ?= multi_turn_base
 BROKER ?= embedded
 ARGS ?=
 
-.PHONY: install demo serve test lint fmt typecheck coverage check providers-test bfcl replay clean kafka-scale fault-test bench bench-smoke bench-agno-venv
+.PHONY: install demo serve test lint fmt typecheck coverage check providers-test bfcl replay clean kafka-scale fault-test outage-test bench bench-smoke bench-agno-venv
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -57,6 +57,9 @@ providers-test:  ## live smoke tests of every provider whose key is set (the res
 
 fault-test:  ## Kafka fault-injection (SIGKILL workers under load); needs KAFKA_BOOTSTRAP_SERVERS
 	$(PY) -m pytest -m fault -p no:cacheprovider tests/integration/test_kafka_faults.py $(ARGS)
+
+outage-test:  ## runs in flight across a 45 s broker restart (a broker of its own; opt-in, see README); needs KAFKA_BOOTSTRAP_SERVERS
+	AGNOSTREAM_OUTAGE_TEST=1 $(PY) -m pytest -p no:cacheprovider tests/integration/test_kafka_broker_restart.py $(ARGS)
 
 kafka-scale:  ## 2 orchestrator, 2 model, 2 tool worker processes, 500 runs with tool calls; artifacts/kafka-scale.json; needs KAFKA_BOOTSTRAP_SERVERS (else 127.0.0.1:29092)
 	$(PY) -m scripts.kafka_scale --out artifacts/kafka-scale.json $(ARGS)

@@ -5,6 +5,7 @@
 #   scripts/kafka.sh start    # prints KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:PORT as its last line
 #   scripts/kafka.sh status   # exit 0 if running, 1 if not
 #   scripts/kafka.sh stop     # stops the broker and deletes its data
+#   scripts/kafka.sh restart  # stops the broker and starts it again on the same data (DOWN_S: seconds down)
 #   scripts/kafka.sh topics --create --topic t --partitions 3   # TopicCommand against the broker
 #
 # Progress goes to stderr and only the KAFKA_BOOTSTRAP_SERVERS line to stdout, so CI can do
@@ -108,8 +109,14 @@ EOF
   java "${TOOL_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool \
     format --standalone -t "$id" -c "$PROPS" >"$DATA/format.log" 2>&1 \
     || { cat "$DATA/format.log" >&2; return 1; }
+  launch "$p" "$t0"
+}
+
+# Start the broker's JVM on the formatted data in $DATA and wait until it serves (args: port, start time).
+launch() {
+  local p="$1" t0="$2"
   nohup java -Xms512m -Xmx1G -XX:+UseG1GC -Djava.awt.headless=true "$LOG4J" \
-    -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$LOG_FILE" 2>&1 </dev/null &
+    -cp "$LIBS/*" kafka.Kafka "$PROPS" >>"$LOG_FILE" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
   say "started pid $!, waiting for 127.0.0.1:$p (log: $LOG_FILE)"
   # Ready = an admin call succeeds, not merely an open port (the port opens before the
@@ -129,12 +136,12 @@ EOF
   return 1
 }
 
-stop() {
+# SIGTERM the broker's JVM and wait for it to exit (KILL if it hangs); its data stays.
+halt() {
   if running; then
     local pid i
     pid="$(cat "$PID_FILE")"
     kill -TERM "$pid"
-    # A clean shutdown is quick; KILL only if it hangs (data is deleted anyway).
     for ((i = 0; i < 15; i++)); do running || break; sleep 1; done
     if running; then say "no exit after 15 s, sending KILL"; kill -KILL "$pid"; fi
     for ((i = 0; i < 25; i++)); do running || break; sleep 0.2; done
@@ -142,7 +149,22 @@ stop() {
   else
     say "not running"
   fi
+}
+
+stop() {
+  halt
   rm -rf "$DATA"
+}
+
+# Stop the broker, keep it down DOWN_S seconds (default 0), and start it again on the same data:
+# topics, offsets and open transactions survive, as in a rolling restart or an outage.
+restart() {
+  running || { say "not running"; return 1; }
+  local p
+  p="$(port)"
+  halt
+  sleep "${DOWN_S:-0}"
+  launch "$p" "$SECONDS"
 }
 
 status() {
@@ -155,7 +177,7 @@ status() {
 }
 
 case "${1:-}" in
-  start | stop | status) "$1" ;;
+  start | stop | status | restart) "$1" ;;
   topics) shift; running || { say "not running"; exit 1; }; topics "$@" ;;
-  *) echo "usage: $0 start|stop|status|topics [TopicCommand args]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|restart|topics [TopicCommand args]" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-"""Shared helpers of the Kafka transport: error translation and record/partition conversion."""
+"""Shared helpers of the Kafka transport: error translation, record/partition conversion, producer health."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from aiokafka import errors as kafka_errors
 from .errors import BrokerUnavailableError, CommitFailedError, StreamError, StreamTimeoutError
 from .records import Record, TopicPartition
 
-__all__ = ["_map_kafka_errors", "_record", "_tp"]
+__all__ = ["_SEQUENCE_BREAKERS", "_check_alive", "_map_kafka_errors", "_record", "_sender_stopped", "_tp"]
+
+_SEQUENCE_BREAKERS = (
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.LeaderNotAvailableError,
+    kafka_errors.NotLeaderForPartitionError,
+    kafka_errors.KafkaTimeoutError,
+)
+"""Errors of an idempotent append after which the producer's sequences may have a gap (see `KafkaLog._appender`)."""
 
 
 @contextlib.contextmanager
@@ -41,3 +49,28 @@ def _tp(tp: TopicPartition) -> KafkaTP:
 def _record(r: Any) -> Record:
     headers = tuple((k, bytes(v)) for k, v in (r.headers or ()))
     return Record(r.topic, r.partition, r.offset, r.key, r.value, headers, r.timestamp)
+
+
+def _sender_stopped(producer: Any) -> bool:
+    """True when `producer`'s background sender has ended (aiokafka ends it on a fatal error)."""
+    task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+    return task is not None and task.done()
+
+
+def _check_alive(producer: Any) -> None:
+    """Fail at once when `producer` can no longer finish a transaction.
+
+    After a fatal error (aiokafka's sender ends, its transaction manager enters FATAL_ERROR: e.g.
+    OutOfOrderSequenceNumber after a broker restart) a new transaction fails an assertion, and one that
+    registered its offsets after the sender ended would wait forever. Failing with a `StreamError` instead
+    lets the caller leave its group, which releases this producer and fences a new one.
+
+    Raises:
+        StreamError: the producer is in that state.
+    """
+    manager = getattr(producer, "_txn_manager", None)
+    if _sender_stopped(producer) or (manager is not None and manager.is_fatal_error()):
+        sender = producer._sender.sender_task
+        ended = sender.done() and not sender.cancelled() and sender.exception() is not None
+        why = repr(sender.exception()) if ended else "its transaction manager is in FATAL_ERROR"
+        raise StreamError(f"the transactional producer has failed fatally ({why}); it must be fenced again")

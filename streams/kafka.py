@@ -30,7 +30,7 @@ from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
 from ._kafka_consumer import _KafkaConsumer
-from ._kafka_util import _map_kafka_errors, _record, _tp
+from ._kafka_util import _SEQUENCE_BREAKERS, _check_alive, _map_kafka_errors, _record, _sender_stopped, _tp
 from .errors import CommitFailedError, StreamTimeoutError, TopicMismatchError
 from .partitioner import partition_for
 from .records import Record, TopicPartition
@@ -114,6 +114,9 @@ class KafkaLog:
         self._producer: Any = None
         self._committers: dict[str | None, _Committer] = {}
         """Transactional producers: None = this process's own, else one per fenced owner."""
+        self._replacing = asyncio.Lock()
+        self._broken: Any = None
+        """The idempotent producer after an error that breaks its sequences (replaced at the next append)."""
         self._sending = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -130,8 +133,7 @@ class KafkaLog:
         with _map_kafka_errors("connecting to Kafka"):
             self._admin = AIOKafkaAdminClient(**self._common())
             await self._admin.start()
-            self._producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)
-            await self._producer.start()
+            self._producer = await self._start_idempotent()
             await self.describe(await self._admin.list_topics())
         if self._pinned_txn_id:
             # A pinned id fences the previous incarnation now, aborting its open transaction, so readers
@@ -204,14 +206,49 @@ class KafkaLog:
     async def send(self, record: OutRecord) -> TopicPartition:
         """Append one record with the idempotent producer; returns its partition once acknowledged."""
         with self._tracked(), _map_kafka_errors(f"producing to {record.topic}"):
-            meta = await (await self._produce(self._producer, record))
+            producer = await self._appender()
+            try:
+                meta = await (await self._produce(producer, record))
+            except _SEQUENCE_BREAKERS:
+                self._broken = producer
+                raise
         return TopicPartition(meta.topic, meta.partition)
 
     async def send_many(self, records: Sequence[OutRecord]) -> None:
         """Append records (order kept per partition) and wait for every acknowledgement."""
         with self._tracked(), _map_kafka_errors("producing"):
-            futures = [await self._produce(self._producer, r) for r in records]
-            await asyncio.gather(*futures)
+            producer = await self._appender()
+            futures = [await self._produce(producer, r) for r in records]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+        with _map_kafka_errors("producing"):
+            for result in results:
+                if isinstance(result, _SEQUENCE_BREAKERS):
+                    self._broken = producer
+                if isinstance(result, BaseException):
+                    raise result
+
+    async def _start_idempotent(self) -> Any:
+        producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)
+        await producer.start()
+        return producer
+
+    async def _appender(self) -> Any:
+        """The idempotent producer, replaced first when a fatal error has stopped it.
+
+        A broker restart can break it: batches queued longer than the request timeout expire while a
+        partition has no leader yet (LeaderNotAvailableError), and every later batch of that partition then
+        arrives with a sequence gap and is refused (OutOfOrderSequenceNumber), or the sender stops. After
+        either error (`_broken`) or a stopped sender, a new producer takes over: a new producer id, whose
+        sequences start afresh.
+        """
+        if self._broken is not self._producer and not _sender_stopped(self._producer):
+            return self._producer
+        async with self._replacing:
+            if self._broken is self._producer or _sender_stopped(self._producer):
+                old, self._producer = self._producer, await self._start_idempotent()
+                with contextlib.suppress(Exception):  # its pending batches fail; bounded if one still retries
+                    await asyncio.wait_for(old.stop(), 5)
+        return self._producer
 
     async def _produce(self, producer: Any, record: OutRecord) -> asyncio.Future[Any]:
         """Hand `record` to `producer` (idempotent or in a transaction); the future resolves to its metadata.
@@ -317,15 +354,7 @@ class KafkaLog:
                 for tx, _ in batch:
                     for group_id, group_offsets in tx.offsets.items():
                         offsets.setdefault(group_id, {}).update(group_offsets)
-                with _map_kafka_errors("committing a transaction"):
-                    async with producer.transaction():
-                        for tx, _ in batch:
-                            for r in tx.records:
-                                await self._produce(producer, r)
-                        for group_id, group_offsets in offsets.items():
-                            await producer.send_offsets_to_transaction(
-                                {_tp(tp): o for tp, o in group_offsets.items()}, group_id
-                            )
+                await self._commit_batch(producer, batch, offsets)
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -334,6 +363,45 @@ class KafkaLog:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
+
+    async def _commit_batch(
+        self,
+        producer: Any,
+        batch: list[tuple[_KafkaTransaction, asyncio.Future[None]]],
+        offsets: dict[str, dict[TopicPartition, int]],
+    ) -> None:
+        """One Kafka transaction holding the records and offsets of `batch`'s logical transactions.
+
+        Every record is acknowledged before the commit, or the transaction is aborted.
+
+        Raises:
+            StreamError: the producer's sender has ended (see `_check_alive`), or the commit failed.
+        """
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            with _map_kafka_errors("committing a transaction"):
+                _check_alive(producer)
+                async with producer.transaction():
+                    for tx, _ in batch:
+                        futures += [await self._produce(producer, r) for r in tx.records]
+                    for group_id, group_offsets in offsets.items():
+                        _check_alive(producer)  # no await between this and the offsets' registration
+                        await producer.send_offsets_to_transaction(
+                            {_tp(tp): o for tp, o in group_offsets.items()}, group_id
+                        )
+                    # aiokafka commits a transaction even when one of its batches failed (a batch that
+                    # expired while its partition had no leader, after a broker restart): the offsets would
+                    # commit without those records. A failed record aborts the transaction instead.
+                    pending = [f for f in futures if not f.done()]
+                    if pending:
+                        await asyncio.wait(pending)
+                    errors = [e for e in (f.exception() for f in futures) if e is not None]
+                    if errors:
+                        raise errors[0]
+        finally:
+            for future in futures:  # errors after the first are the same failure's
+                if future.done() and not future.cancelled():
+                    future.exception()
 
     # ------------------------------------------------------------------ reads
 

@@ -3,7 +3,10 @@
 `run_processor` drives any `BatchProcessor` (the orchestrator, a projection runner): it reads a batch
 from the consumer, lets the processor add output records to a transaction, commits the batch's next
 offsets in the same transaction, and repeats until `stop` is set. A crash anywhere means the batch's
-outputs and offsets are both absent, and the batch is redelivered.
+outputs and offsets are both absent, and the batch is redelivered. A commit that fails because the log
+failed (the broker unreachable or timing out, not a lost partition) ends the member the same way: it leaves
+its group, drops its partitions' state, and a new member joins after a backoff and resumes from the committed
+offsets.
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 import orjson
 
-from .errors import CommitFailedError
+from .errors import CommitFailedError, LogClosedError, StreamError, TopicMismatchError
 from .records import Record, TopicPartition
 from .transport import Consumer, Log, OutRecord, Transaction
 
 __all__ = ["BatchProcessor", "deadletter_record", "run_processor"]
 
 _log = logging.getLogger("agnostream.processor")
+
+REJOIN_BACKOFF_S = (0.5, 10.0)
+"""First and longest wait, seconds, before a member whose commit failed joins again (doubling in between)."""
 
 
 class BatchProcessor(Protocol):
@@ -127,7 +134,34 @@ async def run_processor(
     (the embedded log). Zombies cannot commit: each partition number commits on its own fenced producer
     (`_Membership`), and a rebalance also waits (bounded) for the batch in hand to commit before this member
     gives up partitions.
+
+    A `StreamError` out of a batch (the log unreachable or timing out) ends the member as a crash would: its
+    consumer leaves the group, which drops its partitions' state and releases their producers. After
+    `REJOIN_BACKOFF_S` a new member joins and resumes from the committed offsets, so the failed batch is
+    handled again; the rejoin's fence settles a commit whose outcome was unknown. A closed log
+    (`LogClosedError`) and a `TopicMismatchError` are raised instead.
     """
+    first, longest = REJOIN_BACKOFF_S
+    delay = first
+    while not stop.is_set():
+        joined = time.monotonic()
+        try:
+            await _run_member(log, processor, stop, max_records=max_records, pause_timeout_s=pause_timeout_s)
+            return
+        except (LogClosedError, TopicMismatchError):
+            raise
+        except StreamError as exc:
+            delay = first if time.monotonic() - joined > longest else delay
+            _log.warning("%s: %s; joining again in %.1f s", processor.group_id, exc, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, longest)
+
+
+async def _run_member(
+    log: Log, processor: BatchProcessor, stop: asyncio.Event, *, max_records: int, pause_timeout_s: float
+) -> None:
+    """One group membership of `processor` (see `run_processor`); raises what a batch's commit raised."""
     idle = asyncio.Event()
     idle.set()
     membership = _Membership(log, processor)
@@ -155,6 +189,10 @@ async def run_processor(
                 await _commit_all(log, processor, membership, batch)
             finally:
                 idle.set()
+    except StreamError:
+        # Leave as a crash would: the state of every partition goes (a Kafka consumer reports this on stop too).
+        await membership.on_revoke(consumer.assignment())
+        raise
     finally:
         await consumer.stop()
 
@@ -181,9 +219,14 @@ async def _commit_all(
     tasks = [asyncio.ensure_future(_commit(log, processor, membership.owner(p), parts[p])) for p in others]
     if tasks:
         await asyncio.sleep(0)
-    await _commit(log, processor, membership.owner(last), parts[last])
-    for task in tasks:
-        await task
+    try:
+        await _commit(log, processor, membership.owner(last), parts[last])
+    finally:
+        # Every partition's commit ends before this batch does, even when one failed.
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _commit(

@@ -11,7 +11,9 @@ run-events log and skips the item if it is there, so a completed tool call is ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
@@ -21,7 +23,7 @@ from engine import RunEvent, SchemaError, WorkItem, event_id
 
 from ._inflight import InFlight
 from .codec import event_record, read_work
-from .errors import CommitFailedError
+from .errors import CommitFailedError, StreamError
 from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
@@ -31,6 +33,10 @@ from .transport import Log, OutRecord
 __all__ = ["Emit", "WorkHandler", "WorkerLoop"]
 
 _log = logging.getLogger("agnostream.worker")
+
+REJOIN_BACKOFF_S = (0.5, 10.0)
+"""First and longest wait, seconds, before a member that left because the log failed an item joins again
+(doubling in between; back to the first after a membership longer than the longest)."""
 
 Emit = Callable[[Sequence[RunEvent]], Awaitable[None]]
 """Appends progress events immediately (durable and visible on return)."""
@@ -73,6 +79,7 @@ class WorkerLoop:
         self._assigned: dict[TopicPartition, asyncio.Event] = {}
         self._done_ids: dict[int, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._rejoin = asyncio.Event()
         self._task_tp: dict[asyncio.Task[None], TopicPartition] = {}
         self.pause_timeout_s = 30.0
         """Seconds a rebalance waits for in-flight items (keep below the group's rebalance timeout)."""
@@ -112,7 +119,29 @@ class WorkerLoop:
         await self._log.release([self._owner(tp) for tp in tps])
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume and execute until `stop` is set; in-flight items finish (or are cancelled after 5 s)."""
+        """Consume and execute until `stop` is set; in-flight items finish (or are cancelled after 5 s).
+
+        When the log fails an item (a `StreamError`: the broker unreachable or timing out, a producer stopped
+        by a fatal error), this member leaves its group as a crash would: its in-flight items are cancelled
+        and its partitions released. After `REJOIN_BACKOFF_S` a new member joins; the items come again from
+        the committed offsets, and each is checked against the log before it runs again.
+        """
+        first, longest = REJOIN_BACKOFF_S
+        delay = first
+        while True:
+            self._rejoin.clear()
+            joined = time.monotonic()
+            await self._member(stop)
+            if stop.is_set():
+                return
+            delay = first if time.monotonic() - joined > longest else delay
+            _log.warning("%s: the log failed a work item; joining again in %.1f s", self.group_id, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, longest)
+
+    async def _member(self, stop: asyncio.Event) -> None:
+        """One group membership: until `stop` is set or an item asks to rejoin."""
         consumer = self._log.consumer(
             [self._topic],
             group_id=self.group_id,
@@ -122,7 +151,7 @@ class WorkerLoop:
         )
         await consumer.start()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not self._rejoin.is_set():
                 batch = await consumer.getmany(timeout_ms=100, max_records=256)
                 for tp, records in batch.items():
                     for record in records:
@@ -133,7 +162,9 @@ class WorkerLoop:
                         self._task_tp[task] = tp
                         task.add_done_callback(self._forget)
         finally:
-            if self._tasks:
+            if self._rejoin.is_set() and not stop.is_set():
+                await self._on_revoke(consumer.assignment())  # a Kafka consumer reports this on stop too
+            elif self._tasks:
                 _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
                 for task in pending:
                     task.cancel()
@@ -156,6 +187,11 @@ class WorkerLoop:
             if record.offset >= self._suspect.get(tp, record.offset + 1) or not await self._answered(work):
                 final = await self._handler.execute(work, self._emit)
             await self._finish(tp, record.offset, [event_record(self._t.events, e) for e in final])
+        except CommitFailedError as exc:  # the partition moved on: its new owner answers the item
+            _log.info("answer of %s/%s@%s not committed: %s", tp.topic, tp.partition, record.offset, exc)
+        except StreamError as exc:  # the item stays in flight (no later commit passes it) until this member leaves
+            _log.warning("work item %s/%s@%s: %s", record.topic, record.partition, record.offset, exc)
+            self._rejoin.set()
         except Exception:
             _log.exception("work item %s/%s@%s failed", record.topic, record.partition, record.offset)
         finally:
@@ -165,18 +201,21 @@ class WorkerLoop:
         """Append an item's outcome with the safe offset of `tp`, in one transaction.
 
         Nothing is appended when `tp` was revoked while the item ran: its new owner handles the item, and
-        committing here could rewind the new owner's offset.
+        committing here could rewind the new owner's offset. The item stays in flight until the commit
+        succeeded, so no other item's commit passes it meanwhile.
+
+        Raises:
+            CommitFailedError: the partition moved on meanwhile (nothing committed).
+            StreamError: the log failed the commit.
         """
-        safe = self._inflight.finished(tp, offset)
+        safe = self._inflight.committing(tp, offset)
         if safe is None:
             return
-        try:
-            async with self._log.transaction(owner=self._owner(tp)) as tx:
-                for out in records:
-                    tx.send(out)
-                tx.commit_offsets(self.group_id, {tp: safe})
-        except CommitFailedError as exc:  # the partition moved on: its new owner answers the item
-            _log.info("answer of %s/%s@%s not committed: %s", tp.topic, tp.partition, offset, exc)
+        async with self._log.transaction(owner=self._owner(tp)) as tx:
+            for out in records:
+                tx.send(out)
+            tx.commit_offsets(self.group_id, {tp: safe})
+        self._inflight.committed(tp, offset)
 
     async def _emit(self, events: Sequence[RunEvent]) -> None:
         await self._log.send_many([event_record(self._t.events, e) for e in events])

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka import errors as kafka_errors  # type: ignore[import-untyped]
 from contract import DurableTransportContract, LogFactory, unique
 
-from streams import KafkaLog, Log, TopicPartition
+from streams import KafkaLog, Log, OutRecord, StreamError, TopicPartition
 from tests.kafka_broker import BOOTSTRAP, broker_marks
 
 pytestmark = [*broker_marks(), pytest.mark.timeout(120)]
@@ -43,3 +45,41 @@ class TestKafkaLog(DurableTransportContract):
             assert time.monotonic() < deadline, "the transactional offset commit never became visible"
             await asyncio.sleep(0.02)
         assert await log.committed(other, tp) is None
+
+    async def test_a_transaction_with_a_failed_record_is_aborted_not_committed_without_it(
+        self, make_log: LogFactory, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # aiokafka commits a transaction whose batch failed (after a broker restart: a batch that expired while
+        # its partition had no leader), so its offsets would commit without the record. The log must abort it.
+        log = await make_log()
+        assert isinstance(log, KafkaLog)
+        topic = await self.topic(log, "failedrecord", 1)
+        tp, group = TopicPartition(topic, 0), unique("g")
+        real_produce = log._produce
+
+        async def produce(producer: Any, record: OutRecord) -> asyncio.Future[Any]:
+            future = await real_produce(producer, record)
+            if record.value == b"lost":  # as aiokafka fails an expired batch, after handing out its future
+                failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                failed.set_exception(kafka_errors.LeaderNotAvailableError())
+                return failed
+            return future
+
+        async def commit_with_a_lost_record() -> None:
+            async with log.transaction() as tx:
+                tx.send(OutRecord(topic, b"k", b"kept"))
+                tx.send(OutRecord(topic, b"k", b"lost"))
+                tx.commit_offsets(group, {tp: 7})
+
+        monkeypatch.setattr(log, "_produce", produce)
+        with pytest.raises(StreamError, match="LeaderNotAvailableError"):
+            await commit_with_a_lost_record()
+        monkeypatch.undo()
+
+        end = (await log.settled_end_offsets([tp]))[tp]
+        assert [r.value for r in await log.read(tp, 0, end)] == []  # aborted: "kept" is not readable either
+        assert await log.committed(group, tp) is None
+        async with log.transaction() as tx:  # the producer goes on: the next transaction commits
+            tx.send(OutRecord(topic, b"k", b"next"))
+        end = (await log.settled_end_offsets([tp]))[tp]
+        assert [r.value for r in await log.read(tp, 0, end)] == [b"next"]

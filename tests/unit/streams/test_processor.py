@@ -11,10 +11,12 @@ from typing import Any
 import orjson
 import pytest
 
+import streams.processor as processor_module
 from streams import (
     MemoryLog,
     OutRecord,
     Record,
+    StreamTimeoutError,
     TopicPartition,
     TopicSpec,
     Transaction,
@@ -235,3 +237,63 @@ async def test_a_batch_over_several_partitions_commits_all_of_them(log: MemoryLo
         assert counting.owners == [None]  # one batch, one transaction for all three partitions
     else:
         assert sorted(counting.owners, key=str) == [f"{group}:{p}" for p in range(3)]
+
+
+class FailOnceLog:
+    """A MemoryLog whose first transaction holding b"B" fails with StreamTimeoutError (nothing committed)."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._inner = log
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @asynccontextmanager
+    async def transaction(self, owner: str | None = None) -> AsyncIterator[Any]:
+        async with self._inner.transaction(owner) as tx:
+            sent: list[OutRecord] = []
+            yield _Tee(tx, sent)
+            if self.failed == 0 and any(r.value == b"B" for r in sent):
+                self.failed += 1
+                raise StreamTimeoutError("committing a transaction: the broker did not answer (test)")
+
+
+class _Tee:
+    def __init__(self, tx: Transaction, sent: list[OutRecord]) -> None:
+        self._tx = tx
+        self._sent = sent
+
+    def send(self, record: OutRecord) -> None:
+        self._sent.append(record)
+        self._tx.send(record)
+
+    def commit_offsets(self, group_id: str, offsets: Any) -> None:
+        self._tx.commit_offsets(group_id, offsets)
+
+
+async def test_a_batch_whose_commit_the_log_failed_is_handled_again_by_a_new_member(
+    log: MemoryLog, names: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(processor_module, "REJOIN_BACKOFF_S", (0.05, 0.1))
+    source, sink, group = names
+    await log.send_many([OutRecord(source, b"k", v) for v in (b"a", b"b", b"c")])
+    processor = UpperProcessor(source, sink, group)
+    failing = FailOnceLog(log)
+    stop = asyncio.Event()
+
+    task = asyncio.create_task(run_processor(failing, processor, stop, max_records=1))  # type: ignore[arg-type]
+    for _ in range(500):
+        if len(await values(log, sink)) >= 3 or task.done():
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+
+    assert failing.failed == 1
+    assert await values(log, sink) == [b"A", b"B", b"C"]  # the failed batch left nothing, then committed once
+    assert processor.seen == [b"a", b"b", b"b", b"c"]
+    assert await log.committed(group, TopicPartition(source, 0)) == 3
+    # The member left (its partition's state dropped) and a new one joined.
+    assert processor.revoked == [{TopicPartition(source, 0)}]
+    assert processor.assigned == [{TopicPartition(source, 0)}, {TopicPartition(source, 0)}]

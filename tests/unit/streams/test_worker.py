@@ -13,8 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
+import streams.worker as worker_module
 from engine import Message, ModelRequestCompleted, ModelRequestStarted, ModelWork, RunEvent, WorkItem
 from streams import (
+    BrokerUnavailableError,
     Emit,
     MemoryLog,
     OutRecord,
@@ -314,3 +316,78 @@ async def test_an_item_whose_handler_raises_is_logged_and_holds_its_offset_for_r
     assert await done_ids(log, topics) == [f"{later.run_id}:1:done"]
     assert "work item" in caplog.text
     assert "handler bug" in caplog.text
+
+
+class FlakyCommitLog:
+    """A MemoryLog that fails the first commit holding the answer of run `r-flaky` with BrokerUnavailableError.
+
+    `committed_anyway`: that commit goes through before the error is raised (an outcome the caller cannot know).
+    `commits` lists the successful commits: their offsets, and whether they held r-flaky's answer.
+    """
+
+    def __init__(self, log: MemoryLog, *, committed_anyway: bool) -> None:
+        self._inner = log
+        self._committed_anyway = committed_anyway
+        self.failed = 0
+        self.commits: list[tuple[dict[TopicPartition, int], bool]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @asynccontextmanager
+    async def transaction(self, owner: str | None = None) -> AsyncIterator[Any]:
+        recorded = _RecordingTransaction()
+        yield recorded
+        flaky = any(b'"r-flaky"' in r.value for r in recorded.records)
+        failing = flaky and self.failed == 0
+        if failing and not self._committed_anyway:
+            self.failed += 1
+            raise BrokerUnavailableError("committing a transaction: Kafka is unreachable (test)")
+        async with self._inner.transaction(owner) as tx:
+            for record in recorded.records:
+                tx.send(record)
+            for group_id, offsets in recorded.offsets:
+                tx.commit_offsets(group_id, offsets)
+        self.commits.append(({tp: o for _, offsets in recorded.offsets for tp, o in offsets.items()}, flaky))
+        if failing:
+            self.failed += 1
+            raise BrokerUnavailableError("committing a transaction: the response was lost (test)")
+
+
+class _RecordingTransaction:
+    def __init__(self) -> None:
+        self.records: list[OutRecord] = []
+        self.offsets: list[tuple[str, dict[TopicPartition, int]]] = []
+
+    def send(self, record: OutRecord) -> None:
+        self.records.append(record)
+
+    def commit_offsets(self, group_id: str, offsets: dict[TopicPartition, int]) -> None:
+        self.offsets.append((group_id, dict(offsets)))
+
+
+@pytest.mark.parametrize("committed_anyway", [False, True], ids=["commit-lost", "commit-went-through"])
+async def test_an_item_the_log_failed_comes_again_to_a_new_member_and_no_commit_passes_it_before(
+    log: MemoryLog, topics: Topics, monkeypatch: pytest.MonkeyPatch, committed_anyway: bool
+) -> None:
+    monkeypatch.setattr(worker_module, "REJOIN_BACKOFF_S", (0.05, 0.1))
+    flaky = item(0, 1, run_id="r-flaky")
+    tp = TopicPartition(topics.work_model, partition_for(b"r-flaky", 2))
+    same_partition = (
+        w for w in (item(run, 1) for run in range(50)) if partition_for(w.run_id.encode(), 2) == tp.partition
+    )
+    later = [next(same_partition) for _ in range(3)]
+    wrapped = FlakyCommitLog(log, committed_anyway=committed_anyway)
+    handler = CountingHandler(delay=lambda work: 0.0 if work.run_id == "r-flaky" else 0.01)
+    await send_work(log, topics, [flaky, *later])
+
+    async with running(WorkerLoop(wrapped, topics, topics.work_model, GROUP, handler)):  # type: ignore[arg-type]
+        await eventually(lambda: all_committed(log, topics.work_model), "every item to be committed")
+
+    assert wrapped.failed == 1
+    # A lost commit means the item runs again; one that went through is found in the log and not run again.
+    assert handler.executed[("r-flaky", 1)] == (1 if committed_anyway else 2)
+    assert sorted(await done_ids(log, topics)) == sorted(f"{w.run_id}:1:done" for w in [flaky, *later])
+    # Until r-flaky's answer committed, no commit of its partition went past it (offset 0).
+    first_with_answer = next(i for i, (_, has) in enumerate(wrapped.commits) if has)
+    assert all(offsets.get(tp, 0) == 0 for offsets, _ in wrapped.commits[:first_with_answer])
