@@ -233,7 +233,7 @@ class KafkaLog:
         return producer
 
     async def _appender(self) -> Any:
-        """The idempotent producer, replaced first when a fatal error has stopped it.
+        """The idempotent producer, replaced first when an error broke its sequences or its sender stopped.
 
         A broker restart can break it: batches queued longer than the request timeout expire while a
         partition has no leader yet (LeaderNotAvailableError), and every later batch of that partition then
