@@ -207,25 +207,34 @@ class KafkaLog:
         """Append one record with the idempotent producer; returns its partition once acknowledged."""
         with self._tracked(), _map_kafka_errors(f"producing to {record.topic}"):
             producer = await self._appender()
-            try:
-                meta = await (await self._produce(producer, record))
-            except _SEQUENCE_BREAKERS:
-                self._broken = producer
-                raise
+            (meta,) = await self._acknowledged(producer, [await self._produce(producer, record)])
         return TopicPartition(meta.topic, meta.partition)
 
     async def send_many(self, records: Sequence[OutRecord]) -> None:
         """Append records (order kept per partition) and wait for every acknowledgement."""
         with self._tracked(), _map_kafka_errors("producing"):
             producer = await self._appender()
-            futures = [await self._produce(producer, r) for r in records]
-            results = await asyncio.gather(*futures, return_exceptions=True)
-        with _map_kafka_errors("producing"):
-            for result in results:
-                if isinstance(result, _SEQUENCE_BREAKERS):
-                    self._broken = producer
-                if isinstance(result, BaseException):
-                    raise result
+            await self._acknowledged(producer, [await self._produce(producer, r) for r in records])
+
+    async def _acknowledged(self, producer: Any, futures: list[asyncio.Future[Any]]) -> list[Any]:
+        """The metadata of `producer`'s appends once all of them ended; raises the first error.
+
+        A single append (a command) is awaited directly, not through `gather`: an event-loop iteration sooner.
+
+        An error that breaks the idempotent producer's sequences marks it for replacement (`_appender`).
+        """
+        try:
+            results = (
+                [await futures[0]] if len(futures) == 1 else await asyncio.gather(*futures, return_exceptions=True)
+            )
+        except Exception as exc:  # the one append failed
+            results = [exc]
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if any(isinstance(e, _SEQUENCE_BREAKERS) for e in errors):
+            self._broken = producer
+        if errors:
+            raise errors[0]
+        return results
 
     async def _start_idempotent(self) -> Any:
         producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)

@@ -14,22 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from typing import Protocol
 
 import orjson
 
-from .errors import CommitFailedError, LogClosedError, StreamError, TopicMismatchError
+from ._rejoin import rejoining
+from .errors import CommitFailedError, StreamError
 from .records import Record, TopicPartition
 from .transport import Consumer, Log, OutRecord, Transaction
 
 __all__ = ["BatchProcessor", "deadletter_record", "run_processor"]
 
 _log = logging.getLogger("agnostream.processor")
-
-REJOIN_BACKOFF_S = (0.5, 10.0)
-"""First and longest wait, seconds, before a member whose commit failed joins again (doubling in between)."""
 
 
 class BatchProcessor(Protocol):
@@ -137,25 +134,15 @@ async def run_processor(
 
     A `StreamError` out of a batch (the log unreachable or timing out) ends the member as a crash would: its
     consumer leaves the group, which drops its partitions' state and releases their producers. After
-    `REJOIN_BACKOFF_S` a new member joins and resumes from the committed offsets, so the failed batch is
+    `_rejoin.REJOIN_BACKOFF_S` a new member joins and resumes from the committed offsets, so the failed batch is
     handled again; the rejoin's fence settles a commit whose outcome was unknown. A closed log
     (`LogClosedError`) and a `TopicMismatchError` are raised instead.
     """
-    first, longest = REJOIN_BACKOFF_S
-    delay = first
-    while not stop.is_set():
-        joined = time.monotonic()
-        try:
-            await _run_member(log, processor, stop, max_records=max_records, pause_timeout_s=pause_timeout_s)
-            return
-        except (LogClosedError, TopicMismatchError):
-            raise
-        except StreamError as exc:
-            delay = first if time.monotonic() - joined > longest else delay
-            _log.warning("%s: %s; joining again in %.1f s", processor.group_id, exc, delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, longest)
+    await rejoining(
+        lambda: _run_member(log, processor, stop, max_records=max_records, pause_timeout_s=pause_timeout_s),
+        stop,
+        processor.group_id,
+    )
 
 
 async def _run_member(

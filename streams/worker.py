@@ -11,9 +11,7 @@ run-events log and skips the item if it is there, so a completed tool call is ne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
@@ -22,6 +20,7 @@ import orjson
 from engine import RunEvent, SchemaError, WorkItem, event_id
 
 from ._inflight import InFlight
+from ._rejoin import rejoining
 from .codec import event_record, read_work
 from .errors import CommitFailedError, StreamError
 from .partitioner import partition_for
@@ -33,10 +32,6 @@ from .transport import Log, OutRecord
 __all__ = ["Emit", "WorkHandler", "WorkerLoop"]
 
 _log = logging.getLogger("agnostream.worker")
-
-REJOIN_BACKOFF_S = (0.5, 10.0)
-"""First and longest wait, seconds, before a member that left because the log failed an item joins again
-(doubling in between; back to the first after a membership longer than the longest)."""
 
 Emit = Callable[[Sequence[RunEvent]], Awaitable[None]]
 """Appends progress events immediately (durable and visible on return)."""
@@ -79,7 +74,8 @@ class WorkerLoop:
         self._assigned: dict[TopicPartition, asyncio.Event] = {}
         self._done_ids: dict[int, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._rejoin = asyncio.Event()
+        self._failures: list[StreamError] = []
+        """The log's errors that end this membership (see `run`); the first is raised."""
         self._task_tp: dict[asyncio.Task[None], TopicPartition] = {}
         self.pause_timeout_s = 30.0
         """Seconds a rebalance waits for in-flight items (keep below the group's rebalance timeout)."""
@@ -123,25 +119,14 @@ class WorkerLoop:
 
         When the log fails an item (a `StreamError`: the broker unreachable or timing out, a producer stopped
         by a fatal error), this member leaves its group as a crash would: its in-flight items are cancelled
-        and its partitions released. After `REJOIN_BACKOFF_S` a new member joins; the items come again from
+        and its partitions released. After `_rejoin.REJOIN_BACKOFF_S` a new member joins; the items come again from
         the committed offsets, and each is checked against the log before it runs again.
         """
-        first, longest = REJOIN_BACKOFF_S
-        delay = first
-        while True:
-            self._rejoin.clear()
-            joined = time.monotonic()
-            await self._member(stop)
-            if stop.is_set():
-                return
-            delay = first if time.monotonic() - joined > longest else delay
-            _log.warning("%s: the log failed a work item; joining again in %.1f s", self.group_id, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, longest)
+        await rejoining(lambda: self._member(stop), stop, self.group_id)
 
     async def _member(self, stop: asyncio.Event) -> None:
-        """One group membership: until `stop` is set or an item asks to rejoin."""
+        """One group membership: until `stop` is set, or until the log fails an item (its error is raised)."""
+        self._failures.clear()
         consumer = self._log.consumer(
             [self._topic],
             group_id=self.group_id,
@@ -151,7 +136,7 @@ class WorkerLoop:
         )
         await consumer.start()
         try:
-            while not stop.is_set() and not self._rejoin.is_set():
+            while not stop.is_set() and not self._failures:
                 batch = await consumer.getmany(timeout_ms=100, max_records=256)
                 for tp, records in batch.items():
                     for record in records:
@@ -162,13 +147,15 @@ class WorkerLoop:
                         self._task_tp[task] = tp
                         task.add_done_callback(self._forget)
         finally:
-            if self._rejoin.is_set() and not stop.is_set():
+            if self._failures and not stop.is_set():
                 await self._on_revoke(consumer.assignment())  # a Kafka consumer reports this on stop too
             elif self._tasks:
                 _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
                 for task in pending:
                     task.cancel()
             await consumer.stop()
+        if self._failures and not stop.is_set():
+            raise self._failures[0]
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -191,7 +178,7 @@ class WorkerLoop:
             _log.info("answer of %s/%s@%s not committed: %s", tp.topic, tp.partition, record.offset, exc)
         except StreamError as exc:  # the item stays in flight (no later commit passes it) until this member leaves
             _log.warning("work item %s/%s@%s: %s", record.topic, record.partition, record.offset, exc)
-            self._rejoin.set()
+            self._failures.append(exc)
         except Exception:
             _log.exception("work item %s/%s@%s failed", record.topic, record.partition, record.offset)
         finally:

@@ -42,10 +42,16 @@ def _popen(env: dict[str, str], log: object, tmp: Path, port: int) -> subprocess
     )  # fmt: skip
 
 
-async def wait_healthy(base: str, timeout_s: float = 20.0) -> None:
+async def wait_healthy(
+    base: str, timeout_s: float = 20.0, *, server: subprocess.Popen[bytes] | None = None, log: Path | None = None
+) -> None:
+    """Wait until `GET /health` answers 200; with `server`, fail at once (showing `log`) if it has exited."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(base_url=base) as client:
         while time.monotonic() < deadline:
+            if server is not None and server.poll() is not None:
+                output = await asyncio.to_thread(log.read_text) if log is not None else ""
+                raise AssertionError(f"the server exited ({server.returncode}):\n{output}")
             try:
                 if (await client.get("/health")).status_code == 200:
                     return

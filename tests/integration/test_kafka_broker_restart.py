@@ -41,6 +41,9 @@ import pytest
 from streams import KafkaLog, Record, TopicPartition, Topics
 from tests.kafka_broker import broker_marks
 
+from ..conftest import free_port
+from .test_crash import wait_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = ROOT / "scripts" / "kafka.sh"
 RUNS = 8
@@ -62,9 +65,7 @@ pytestmark = [
 def _free_port_pair() -> int:
     """A port p with p + 1 free too (the broker's controller listens on p + 1)."""
     for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
+        port = free_port()
         try:
             with socket.socket() as a, socket.socket() as b:
                 a.bind(("127.0.0.1", port))
@@ -116,29 +117,17 @@ async def _stream(client: httpx.AsyncClient, message: str, session_id: str, star
     return events
 
 
-async def _wait_healthy(client: httpx.AsyncClient, server: subprocess.Popen[bytes], tmp: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, (tmp / "server.log").read_text()
-        try:
-            if (await client.get("/health")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise TimeoutError("the server did not become healthy")
-
-
 async def test_runs_in_flight_survive_a_broker_restart(tmp_path: Path, own_broker: tuple[str, dict[str, str]]) -> None:
     bootstrap, broker_env = own_broker
     prefix = f"restart-{uuid.uuid4().hex[:8]}."
     calls = tmp_path / "calls.txt"
-    port = _free_port_pair()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     server = _start_server(tmp_path, port, bootstrap, prefix)
     timeout = httpx.Timeout(300, connect=10)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as client:
-            await _wait_healthy(client, server, tmp_path)
+        async with httpx.AsyncClient(base_url=base, timeout=timeout) as client:
+            await wait_healthy(base, 60, server=server, log=tmp_path / "server.log")
             go = Path(f"{calls}.go")
             await asyncio.to_thread(go.touch)
             warm = await _stream(client, f"{calls}|warm", "warm", asyncio.Event())

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-import streams.processor as processor_module
+import streams._rejoin as rejoin_module
 from streams import (
     MemoryLog,
     OutRecord,
@@ -275,7 +275,7 @@ class _Tee:
 async def test_a_batch_whose_commit_the_log_failed_is_handled_again_by_a_new_member(
     log: MemoryLog, names: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(processor_module, "REJOIN_BACKOFF_S", (0.05, 0.1))
+    monkeypatch.setattr(rejoin_module, "REJOIN_BACKOFF_S", (0.05, 0.1))
     source, sink, group = names
     await log.send_many([OutRecord(source, b"k", v) for v in (b"a", b"b", b"c")])
     processor = UpperProcessor(source, sink, group)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-import streams.worker as worker_module
+import streams._rejoin as rejoin_module
 from engine import Message, ModelRequestCompleted, ModelRequestStarted, ModelWork, RunEvent, WorkItem
 from streams import (
     BrokerUnavailableError,
@@ -370,7 +370,7 @@ class _RecordingTransaction:
 async def test_an_item_the_log_failed_comes_again_to_a_new_member_and_no_commit_passes_it_before(
     log: MemoryLog, topics: Topics, monkeypatch: pytest.MonkeyPatch, committed_anyway: bool
 ) -> None:
-    monkeypatch.setattr(worker_module, "REJOIN_BACKOFF_S", (0.05, 0.1))
+    monkeypatch.setattr(rejoin_module, "REJOIN_BACKOFF_S", (0.05, 0.1))
     flaky = item(0, 1, run_id="r-flaky")
     tp = TopicPartition(topics.work_model, partition_for(b"r-flaky", 2))
     same_partition = (
