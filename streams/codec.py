@@ -6,6 +6,7 @@ Values are compact JSON objects (orjson); headers carry `event` (or `command` / 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -21,12 +22,13 @@ from engine import (
     is_progress_part,
 )
 
-from .records import Headers, Record
+from .records import Headers, Record, TopicPartition
 from .transport import OutRecord
 
 __all__ = [
     "PROGRESS_HEADER",
     "SCHEMA_VERSION",
+    "SOURCE_HEADER",
     "command_record",
     "decode_value",
     "event_record",
@@ -34,6 +36,8 @@ __all__ = [
     "read_command",
     "read_event",
     "read_work",
+    "source_header",
+    "sources_answered",
     "work_record",
 ]
 
@@ -48,12 +52,48 @@ PROGRESS_HEADER = ("progress", b"1")
 """Marks a worker's progress event (part neither "" nor "done"): nothing the orchestrator decides on."""
 
 
-def event_record(topic: str, event: RunEvent) -> OutRecord:
-    """Encode a run event keyed by its session id (worker progress events carry `PROGRESS_HEADER`)."""
+SOURCE_HEADER = "src"
+"""Names the input a decided event answers: `<topic>:<partition>:<offset>` of the command or event record."""
+
+
+def event_record(topic: str, event: RunEvent, source: tuple[str, bytes] | None = None) -> OutRecord:
+    """Encode a run event keyed by its session id.
+
+    Worker progress events carry `PROGRESS_HEADER`; the orchestrator's decisions carry `source`, the
+    `SOURCE_HEADER` of the input they were decided from (`source_header`).
+    """
     headers = _headers("event", event.event)
     if is_progress_part(event.part):
         headers = (*headers, PROGRESS_HEADER)
+    if source is not None:
+        headers = (*headers, source)
     return OutRecord(topic, event.session_id.encode(), orjson.dumps(event.to_dict()), headers)
+
+
+def source_header(record: Record) -> tuple[str, bytes]:
+    """The `SOURCE_HEADER` of events decided from `record` (Kafka topic names cannot contain `:`)."""
+    return (SOURCE_HEADER, f"{record.topic}:{record.partition}:{record.offset}".encode())
+
+
+def sources_answered(records: Iterable[Record]) -> dict[TopicPartition, int]:
+    """For each input partition named by the records' `SOURCE_HEADER`s: one past the last input answered.
+
+    A decision commits in the transaction that commits its input's offset, so a consumer of those inputs
+    has committed at least this far once the decision is readable. Records without the header (worker
+    events, logs written before it existed) and malformed values are ignored.
+    """
+    answered: dict[TopicPartition, int] = {}
+    for record in records:
+        for name, value in record.headers:
+            if name != SOURCE_HEADER:
+                continue
+            topic, _, rest = value.decode("utf-8", errors="replace").partition(":")
+            partition, _, offset = rest.partition(":")
+            if not (partition.isdigit() and offset.isdigit()):
+                continue
+            tp = TopicPartition(topic, int(partition))
+            answered[tp] = max(answered.get(tp, 0), int(offset) + 1)
+    return answered
 
 
 def is_progress(record: Record) -> bool:

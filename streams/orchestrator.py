@@ -6,6 +6,8 @@ input it calls `engine.decide` with the session's state and appends the decided 
 only a cache of session states, rebuilt from the log when partitions are assigned:
 state = fold(events before the committed offset) + the orchestrator's own decision events after it
 (those were decided from inputs before the committed offset, in the same transactions as the commit).
+Each decided event names its input in a header (`codec.SOURCE_HEADER`), so a rebuild can tell when the
+committed offset it was given is stale and resume past the inputs already answered.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from engine import (
     history_limit_for,
 )
 
-from .codec import event_record, is_progress, read_command, read_event, work_record
+from .codec import (
+    event_record,
+    is_progress,
+    read_command,
+    read_event,
+    source_header,
+    sources_answered,
+    work_record,
+)
 from .partitioner import partition_for
 from .processor import deadletter_record
 from .records import Record, TopicPartition
@@ -92,17 +102,28 @@ class Orchestrator:
         """Assigned run-events partitions whose session states are not rebuilt yet."""
         return set(self._needs_rebuild)
 
-    async def rebuild(self, tp: TopicPartition, start: int) -> None:
+    async def rebuild(self, tp: TopicPartition, start: int) -> dict[TopicPartition, int]:
         """Rebuild the session states of `tp` given `start`, the offset this consumer resumes from.
 
         state = fold(events before `start`) + this processor's decision events at or after `start` (those
         were decided from inputs before `start`, in the transactions that committed `start`). `start` must
         be the consumer's real position, not a separately read committed offset, which may lag behind a
         just-committed transaction.
+
+        Returns:
+            The offsets below which this consumer must not resume, per input partition (commands and
+            events): one past the last input a decision in the log answers (`codec.sources_answered`). A
+            `start` below them is stale: the group's offset was read before the transaction that committed
+            those decisions had settled (a commit whose outcome the last member did not learn, e.g. across a
+            broker restart; aiokafka reads it without KIP-447's stable fetch). Then `start` is raised to
+            this partition's floor, so the inputs those decisions answered are folded, not decided again.
         """
         self._needs_rebuild.discard(tp)
         end = (await self._log.settled_end_offsets([tp]))[tp]
-        for record in await self._log.read(tp, 0, end):
+        records = await self._log.read(tp, 0, end)
+        floors = sources_answered(records)
+        start = max(start, floors.get(tp, 0))
+        for record in records:
             if is_progress(record):
                 continue
             try:
@@ -111,6 +132,7 @@ class Orchestrator:
                 continue
             if record.offset < start or event.part == "":
                 self.sessions[event.session_id] = evolve(self._state(event.session_id), event)
+        return floors
 
     async def on_revoke(self, tps: set[TopicPartition]) -> None:
         """Forget sessions whose run-events partition was revoked."""
@@ -146,9 +168,10 @@ class Orchestrator:
         )
         if isinstance(item, RunEvent):
             state = evolve(state, item)
+        source = source_header(record) if decision.events else None
         for event in decision.events:
             state = evolve(state, event)
-            tx.send(event_record(self._t.events, event))
+            tx.send(event_record(self._t.events, event, source))
             telemetry = telemetry_record(self._t.telemetry, event) if event.is_terminal else None
             if telemetry is not None:
                 tx.send(telemetry)

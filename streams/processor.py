@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import orjson
@@ -49,8 +49,12 @@ class BatchProcessor(Protocol):
         """Assigned partitions whose state must be rebuilt before records are handled (empty if none)."""
         ...
 
-    async def rebuild(self, tp: TopicPartition, start: int) -> None:
-        """Rebuild the state of `tp`; `start` is the offset this consumer resumes from."""
+    async def rebuild(self, tp: TopicPartition, start: int) -> Mapping[TopicPartition, int]:
+        """Rebuild the state of `tp`; `start` is the offset this consumer resumes from.
+
+        Returns the offsets below which the consumer must not resume, per partition (empty if none): what
+        the log shows was already handled when `start` turns out to be stale.
+        """
         ...
 
     def handle(self, record: Record, tx: Transaction) -> None:
@@ -73,12 +77,45 @@ def deadletter_record(topic: str, record: Record, reason: str) -> OutRecord:
 async def _rebuild_pending(
     processor: BatchProcessor, consumer: Consumer, batch: dict[TopicPartition, list[Record]]
 ) -> None:
-    """Let a processor rebuild newly assigned partitions from where this consumer really resumes."""
-    pending = processor.needs_rebuild()
-    for tp in sorted(pending):
+    """Let a processor rebuild newly assigned partitions from where this consumer really resumes.
+
+    Where a rebuild finds that position stale (its returned floors), the batch's records below the floor are
+    dropped and the consumer moves up to it: those records were handled and committed already.
+    """
+    floors: dict[TopicPartition, int] = {}
+    for tp in sorted(processor.needs_rebuild()):
         records = batch.get(tp)
         start = records[0].offset if records else await consumer.position(tp)
-        await processor.rebuild(tp, start)
+        for floor_tp, floor in (await processor.rebuild(tp, start)).items():
+            floors[floor_tp] = max(floors.get(floor_tp, 0), floor)
+    assigned = consumer.assignment()
+    for tp, floor in sorted(floors.items()):
+        if tp in assigned:
+            await _skip_below(consumer, batch, tp, floor, processor.group_id)
+
+
+async def _skip_below(
+    consumer: Consumer, batch: dict[TopicPartition, list[Record]], tp: TopicPartition, floor: int, group_id: str
+) -> None:
+    records = batch.get(tp)
+    position = records[0].offset if records else await consumer.position(tp)
+    if position >= floor:
+        return
+    _log.warning(
+        "%s resumes %s at %d, not %d: the log holds answers to the inputs before it (the group's offset was "
+        "read before its last commit settled)",
+        group_id,
+        tp,
+        floor,
+        position,
+    )
+    kept = [r for r in records or () if r.offset >= floor]
+    if kept:
+        batch[tp] = kept
+        return
+    batch.pop(tp, None)
+    if await consumer.position(tp) < floor:
+        consumer.seek(tp, floor)
 
 
 class _Membership:

@@ -20,6 +20,9 @@ from engine import (
     ModelWork,
     RunEvent,
     StartRun,
+    ToolCall,
+    ToolCallCompleted,
+    ToolExecution,
 )
 from streams import (
     ORCHESTRATOR_GROUP,
@@ -36,6 +39,7 @@ from streams import (
     read_work,
     run_processor,
 )
+from streams.codec import SOURCE_HEADER, sources_answered
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -49,7 +53,19 @@ class FakeModel:
     name: str = "Fake Chat"
 
 
-AGENTS = {"a1": Agent(id="a1", model=FakeModel(), instructions="Be brief.")}
+def get_weather(city: str) -> str:
+    """The weather of a city.
+
+    Args:
+        city: the city.
+    """
+    return f"sunny in {city}"
+
+
+AGENTS = {
+    "a1": Agent(id="a1", model=FakeModel(), instructions="Be brief."),
+    "weather": Agent(id="weather", model=FakeModel(), tools=[get_weather]),
+}
 
 
 @dataclass
@@ -355,3 +371,105 @@ async def test_worker_progress_records_are_skipped_undecoded_and_answers_are_dec
         ("RunContentCompleted", 2),
         ("RunCompleted", 3),
     ]
+
+
+# ------------------------------------------------------------------ a stale committed offset on assignment
+
+
+def tool_call_answer(seq: int = 1) -> ModelRequestCompleted:
+    call = ToolCall(id="c1", name="get_weather", arguments='{"city": "Paris"}')
+    message = Message(id=f"m-r1-{seq}", role="assistant", content=None, tool_calls=(call,))
+    return ModelRequestCompleted(
+        created_at=int(NOW), run_id="r1", session_id="s1", seq=seq, part="done", message=message
+    )
+
+
+def tool_answer(seq: int = 2) -> ToolCallCompleted:
+    tool = ToolExecution(tool_call_id="c1", tool_name="get_weather", tool_args={"city": "Paris"}, result="sunny")
+    return ToolCallCompleted(created_at=int(NOW), run_id="r1", session_id="s1", seq=seq, part="done", tool=tool)
+
+
+async def test_decided_events_name_their_input_and_the_log_yields_the_inputs_answered(
+    log: MemoryLog, topics: Topics
+) -> None:
+    history = History(log, topics)
+    await history.command(command_record(topics.commands, start(agent_id="weather")))
+    answer = await append(log, event_record(topics.events, tool_call_answer()))
+    await history.decide(answer)
+
+    events = await history.events()
+    sources = {read_event(r).event: dict(r.headers).get(SOURCE_HEADER) for r in events}
+
+    command_offset = (await log.end_offsets([history.commands_tp]))[history.commands_tp] - 1
+    assert sources == {
+        "RunStarted": f"{topics.commands}:{history.commands_tp.partition}:{command_offset}".encode(),
+        "ModelRequested": f"{topics.commands}:{history.commands_tp.partition}:{command_offset}".encode(),
+        "ModelRequestCompleted": None,  # a worker's answer, not a decision
+        "ToolCallRequested": f"{topics.events}:{answer.partition}:{answer.offset}".encode(),
+    }
+    assert sources_answered(events) == {history.commands_tp: command_offset + 1, history.events_tp: answer.offset + 1}
+
+
+def test_sources_answered_ignores_records_without_a_well_formed_source() -> None:
+    def record(*headers: tuple[str, bytes]) -> Record:
+        return Record("t", 0, 0, b"s1", b"{}", headers, 0)
+
+    answered = sources_answered(
+        [
+            record((SOURCE_HEADER, b"in:3:7")),
+            record((SOURCE_HEADER, b"in:3:x")),
+            record((SOURCE_HEADER, b"in")),
+            record(),
+        ]
+    )
+
+    assert answered == {TopicPartition("in", 3): 8}
+
+
+@pytest.mark.parametrize("stale", ["events", "commands and events"])
+async def test_a_stale_committed_offset_on_assignment_decides_nothing_twice(
+    log: MemoryLog, topics: Topics, stale: str
+) -> None:
+    """The broker-restart case: the group's offset read on assignment lags the last commit, whose decisions
+    (a ToolCallRequested) are already in the log. Resuming there re-decided the model's answer: the tool
+    was requested (and run) twice."""
+    history = History(log, topics)
+    group = topics.group(ORCHESTRATOR_GROUP)
+    await history.command(command_record(topics.commands, start(agent_id="weather")))
+    command = (await log.read(history.commands_tp, 0, 1))[0]
+    await history.decide(*await history.events())
+    answer = await append(log, event_record(topics.events, tool_call_answer()))
+    await history.decide(answer)  # decides ToolCallRequested and commits past the answer
+    async with log.transaction() as tx:  # ... but the next member reads an older offset
+        rewound = {history.events_tp: answer.offset}
+        if stale == "commands and events":
+            rewound[history.commands_tp] = command.offset
+        tx.commit_offsets(group, rewound)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(log, orchestrator(log, topics), stop))
+    try:
+        await log.send(event_record(topics.events, tool_answer()))  # the tool worker's answer
+        for _ in range(500):
+            if ("ModelRequested", 3) in await decided(history):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 2)
+
+    assert await decided(history) == [
+        ("RunStarted", 0),
+        ("ModelRequested", 1),
+        ("ToolCallRequested", 2),
+        ("ModelRequested", 3),
+    ]
+    tools_end = await log.end_offsets([TopicPartition(topics.work_tools, p) for p in range(topics.partitions)])
+    assert sum(tools_end.values()) == 1  # the tool ran once
+    assert (
+        await log.committed(group, history.events_tp) == (await log.end_offsets([history.events_tp]))[history.events_tp]
+    )
+
+
+async def decided(history: History) -> list[tuple[str, int]]:
+    return [(e.event, e.seq) for e in (read_event(r) for r in await history.events()) if not e.part]

@@ -47,7 +47,7 @@ class UpperProcessor:
     def needs_rebuild(self) -> set[TopicPartition]:
         return set()
 
-    async def rebuild(self, tp: TopicPartition, start: int) -> None:
+    async def rebuild(self, tp: TopicPartition, start: int) -> dict[TopicPartition, int]:
         raise AssertionError("nothing to rebuild")
 
     def handle(self, record: Record, tx: Transaction) -> None:
