@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener  # type: ignore[import-untyped]
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor  # type: ignore[import-untyped]
 
-from ._kafka_util import _map_kafka_errors, _record, _tp
+from ._kafka_util import _map_kafka_errors, _paced, _record, _tp
 from .errors import CommitFailedError
 from .records import Record, TopicPartition
 from .transport import RebalanceCallback
@@ -82,25 +82,27 @@ class _KafkaConsumer:
         self.group_id = group_id
         self._listener = _Listener(on_assign, on_revoke, self._restore_positions, on_pause)
         self._positions: dict[TopicPartition, int] = {}
-        self._consumer = AIOKafkaConsumer(
-            **log._common(),
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=auto_offset_reset,
-            isolation_level="read_committed",
-            # Range assignment co-partitions runs.commands and runs.events (same key, same partition count),
-            # which the orchestrator needs; aiokafka's default round-robin does not.
-            partition_assignment_strategy=(RangePartitionAssignor,),
-            group_instance_id=log._group_instance_id if group_id is not None else None,
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
-            max_poll_interval_ms=300000,
-            # A rebalance waits for the members' in-flight work to commit (the processors' `on_pause`, up to
-            # 30 s); the default (= the session timeout, 10 s) would expel a member still finishing its work,
-            # leaving a zombie that commits after its partitions moved.
-            rebalance_timeout_ms=60000,
-            # Latency: a read_committed fetch long-polls up to this long when nothing is committed yet.
-            fetch_max_wait_ms=log.fetch_max_wait_ms,
+        self._consumer = _paced(
+            AIOKafkaConsumer(
+                **log._common(),
+                group_id=group_id,
+                enable_auto_commit=False,
+                auto_offset_reset=auto_offset_reset,
+                isolation_level="read_committed",
+                # Range assignment co-partitions runs.commands and runs.events (same key, same partition count),
+                # which the orchestrator needs; aiokafka's default round-robin does not.
+                partition_assignment_strategy=(RangePartitionAssignor,),
+                group_instance_id=log._group_instance_id if group_id is not None else None,
+                session_timeout_ms=10000,
+                heartbeat_interval_ms=1000,
+                max_poll_interval_ms=300000,
+                # A rebalance waits for the members' in-flight work to commit (the processors' `on_pause`, up to
+                # 30 s); the default (= the session timeout, 10 s) would expel a member still finishing its work,
+                # leaving a zombie that commits after its partitions moved.
+                rebalance_timeout_ms=60000,
+                # Latency: a read_committed fetch long-polls up to this long when nothing is committed yet.
+                fetch_max_wait_ms=log.fetch_max_wait_ms,
+            )
         )
         self._started = False
 

@@ -30,7 +30,15 @@ from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
 from ._kafka_consumer import _KafkaConsumer
-from ._kafka_util import _SEQUENCE_BREAKERS, _check_alive, _map_kafka_errors, _record, _sender_stopped, _tp
+from ._kafka_util import (
+    _SEQUENCE_BREAKERS,
+    _check_alive,
+    _map_kafka_errors,
+    _paced,
+    _record,
+    _sender_stopped,
+    _tp,
+)
 from .errors import CommitFailedError, StreamTimeoutError, TopicMismatchError
 from .partitioner import partition_for
 from .records import Record, TopicPartition
@@ -131,7 +139,7 @@ class KafkaLog:
             BrokerUnavailableError: no broker answered.
         """
         with _map_kafka_errors("connecting to Kafka"):
-            self._admin = AIOKafkaAdminClient(**self._common())
+            self._admin = _paced(AIOKafkaAdminClient(**self._common()))
             await self._admin.start()
             self._producer = await self._start_idempotent()
             await self.describe(await self._admin.list_topics())
@@ -237,7 +245,7 @@ class KafkaLog:
         return results
 
     async def _start_idempotent(self) -> Any:
-        producer = AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1)
+        producer = _paced(AIOKafkaProducer(**self._common(), enable_idempotence=True, acks="all", linger_ms=1))
         await producer.start()
         return producer
 
@@ -342,13 +350,15 @@ class KafkaLog:
 
     async def _start_transactional(self, transactional_id: str) -> Any:
         with _map_kafka_errors(f"starting the transactional producer {transactional_id}"):
-            producer = AIOKafkaProducer(
-                **self._common(),
-                transactional_id=transactional_id,
-                enable_idempotence=True,
-                acks="all",
-                transaction_timeout_ms=self._txn_timeout_ms,
-                retry_backoff_ms=self._txn_retry_backoff_ms,
+            producer = _paced(
+                AIOKafkaProducer(
+                    **self._common(),
+                    transactional_id=transactional_id,
+                    enable_idempotence=True,
+                    acks="all",
+                    transaction_timeout_ms=self._txn_timeout_ms,
+                    retry_backoff_ms=self._txn_retry_backoff_ms,
+                )
             )
             await producer.start()
         return producer
@@ -415,8 +425,10 @@ class KafkaLog:
     # ------------------------------------------------------------------ reads
 
     def _reader(self) -> Any:
-        return AIOKafkaConsumer(
-            **self._common(), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+        return _paced(
+            AIOKafkaConsumer(
+                **self._common(), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+            )
         )
 
     async def end_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
@@ -431,30 +443,66 @@ class KafkaLog:
                 await reader.stop()
         return {tp: int(ends[_tp(tp)]) for tp in tps}
 
+    @property
+    def settle_timeout_s(self) -> float:
+        """How long `settled_end_offsets` waits by default, seconds: the transaction timeout plus 15 s.
+
+        A transaction left open by a producer that died (a crash, or a broker restart that broke its
+        connection mid-commit) holds the last stable offset until its next incarnation fences it or the
+        broker aborts it, `transaction_timeout_ms` after it began, at the broker's next check for timed-out
+        transactions (`transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s by default).
+        """
+        return self._txn_timeout_ms / 1000 + 15.0
+
     async def settled_end_offsets(
-        self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
+        self, tps: Iterable[TopicPartition], timeout_s: float | None = None
     ) -> dict[TopicPartition, int]:
         """End offsets once every transaction that wrote below the current high watermark is resolved.
 
-        A committed transaction's markers are written after EndTxn returns, so a `read_committed` read right
-        after a crash or rebalance may not see answers and decisions that are already committed (aiokafka has
-        no KIP-447 `require_stable`). This waits (up to `timeout_s`) until the last stable offset reaches the
-        high watermark seen at the call, then returns the last stable offsets.
+        A committed transaction's markers are written after EndTxn returns, and any transaction still open
+        below the high watermark holds back the last stable offset, so a `read_committed` read right after a
+        crash, a rebalance or a broker restart may not see answers and decisions that are already committed
+        (aiokafka has no KIP-447 `require_stable`). This waits until the last stable offset reaches the high
+        watermark seen at the call, then returns the last stable offsets.
+
+        Args:
+            tps: the partitions.
+            timeout_s: how long to wait, seconds; default `settle_timeout_s`.
+
+        Raises:
+            StreamTimeoutError: a partition did not settle in time; its error names the open range.
+            BrokerUnavailableError: Kafka is unreachable.
         """
         tps = list(tps)
-        reader = AIOKafkaConsumer(**self._common(), group_id=None, isolation_level="read_uncommitted")
+        wait = self.settle_timeout_s if timeout_s is None else timeout_s
+        reader = _paced(AIOKafkaConsumer(**self._common(), group_id=None, isolation_level="read_uncommitted"))
         with _map_kafka_errors("reading high watermarks"):
             await reader.start()
             try:
-                high = await reader.end_offsets([_tp(tp) for tp in tps])
+                high = {tp: int(o) for tp, o in (await reader.end_offsets([_tp(tp) for tp in tps])).items()}
             finally:
                 await reader.stop()
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            stable = await self.end_offsets(tps)
-            if all(stable[tp] >= high[_tp(tp)] for tp in tps) or asyncio.get_running_loop().time() > deadline:
-                return stable
-            await asyncio.sleep(0.02)
+        reader = self._reader()
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + wait, 0.02
+        with _map_kafka_errors("reading last stable offsets"):
+            await reader.start()
+            try:
+                while True:
+                    stable = {tp: int(o) for tp, o in (await reader.end_offsets([_tp(tp) for tp in tps])).items()}
+                    open_ = {tp: (stable[tp], high[tp]) for tp in high if stable[tp] < high[tp]}
+                    if not open_:
+                        return {TopicPartition(tp.topic, tp.partition): o for tp, o in stable.items()}
+                    if loop.time() > deadline:
+                        ranges = ", ".join(f"{tp.topic}/{tp.partition} [{lo}, {hi})" for tp, (lo, hi) in open_.items())
+                        raise StreamTimeoutError(
+                            f"a transaction is still open after {wait:.0f} s below the high watermark of {ranges}; "
+                            "its producer is gone or stuck (the broker aborts it after transaction_timeout_ms)"
+                        )
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.5)
+            finally:
+                await reader.stop()
 
     async def committed(self, group_id: str, tp: TopicPartition) -> int | None:
         """The committed next offset of `group_id` on `tp`, or None."""

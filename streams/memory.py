@@ -426,7 +426,7 @@ class MemoryLog:
         return {tp: self._parts[tp.topic][tp.partition].end if tp.topic in self._parts else 0 for tp in tps}
 
     async def settled_end_offsets(
-        self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
+        self, tps: Iterable[TopicPartition], timeout_s: float | None = None
     ) -> dict[TopicPartition, int]:
         """Same as `end_offsets`: the embedded log makes a transaction visible atomically."""
         return await self.end_offsets(tps)

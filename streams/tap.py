@@ -20,12 +20,16 @@ import orjson
 from engine import STEP_RUN_SEPARATOR, owner_run_id
 
 from ._follow import follow, unfollow
+from .errors import StreamTimeoutError
 from .partitioner import partition_for
 from .records import TopicPartition
 from .topics import Topics
 from .transport import Consumer, Log
 
 __all__ = ["STREAM_END", "EventTap", "Subscription"]
+
+_SETTLE_S = 10.0
+"""How long `read_run` waits for open transactions below the end before it reads to the last stable offset."""
 
 STREAM_END = frozenset(
     {"RunCompleted", "RunError", "RunCancelled", "RunPaused", "WorkflowCompleted", "WorkflowError", "WorkflowCancelled"}
@@ -162,7 +166,12 @@ class EventTap:
         """
         n = self._log.partitions_for(self._t.events)
         tp = TopicPartition(self._t.events, partition_for(session_id.encode(), n))
-        end = (await self._log.settled_end_offsets([tp]))[tp]
+        try:
+            end = (await self._log.settled_end_offsets([tp], timeout_s=_SETTLE_S))[tp]
+        except StreamTimeoutError:
+            # A transaction still open below: the events above the last stable offset reach a subscription
+            # started there once they commit, so the split stays exact, only the history is shorter.
+            end = (await self._log.end_offsets([tp]))[tp]
         records = await self._log.read(tp, 0, end)
         return [
             orjson.loads(r.value)

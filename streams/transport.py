@@ -184,9 +184,13 @@ class Log(Protocol):
         ...
 
     async def settled_end_offsets(
-        self, tps: Iterable[TopicPartition], timeout_s: float = 10.0
+        self, tps: Iterable[TopicPartition], timeout_s: float | None = None
     ) -> dict[TopicPartition, int]:
-        """End offsets after every transaction that wrote below the current end is resolved (see KafkaLog)."""
+        """End offsets after every transaction that wrote below the current end is resolved (see KafkaLog).
+
+        Raises:
+            StreamTimeoutError: not settled within `timeout_s` (default: the log's own bound).
+        """
         ...
 
     async def committed(self, group_id: str, tp: TopicPartition) -> int | None:

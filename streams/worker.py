@@ -88,10 +88,11 @@ class WorkerLoop:
 
     async def _on_assign(self, tps: set[TopicPartition]) -> None:
         # First fence the previous owners, so none of them can commit an answer any more; then everything
-        # below the settled end may have been handled by them: those items are checked against the log
-        # before they are executed. Records may arrive while this runs; they wait for it (`_process`).
+        # below the last stable offset may have been handled by them (a read_committed consumer never saw an
+        # item above it): those items are checked against the log before they are executed. Records may
+        # arrive while this runs; they wait for it (`_process`).
         await self._log.fence([self._owner(tp) for tp in tps])
-        ends = await self._log.settled_end_offsets(tps)
+        ends = await self._log.end_offsets(tps)
         self._done_ids.clear()
         for tp, end in ends.items():
             self._suspect[tp] = end
@@ -214,6 +215,8 @@ class WorkerLoop:
         ids = self._done_ids.get(partition)
         if ids is None:
             tp = TopicPartition(self._t.events, partition)
+            # Every committed answer must be readable, also behind a transaction still open below them
+            # (StreamTimeoutError if it stays open: this member then leaves and joins again).
             end = (await self._log.settled_end_offsets([tp]))[tp]
             ids = set()
             for r in await self._log.read(tp, 0, end):

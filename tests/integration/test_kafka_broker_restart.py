@@ -211,9 +211,10 @@ async def _assert_log_exactly_once(bootstrap: str, prefix: str, runs: int) -> No
     log = KafkaLog(bootstrap)
     await log.start()
     try:
-        tps = [TopicPartition(topics.events, p) for p in range(2)]
+        tps = [TopicPartition(topic, p) for topic in (topics.events, topics.work_tools) for p in range(2)]
         ends = await log.settled_end_offsets(tps)
-        records = [r for tp in tps for r in await log.read(tp, 0, ends[tp])]
+        records = [r for tp in tps if tp.topic == topics.events for r in await log.read(tp, 0, ends[tp])]
+        work = [r for tp in tps if tp.topic == topics.work_tools for r in await log.read(tp, 0, ends[tp])]
     finally:
         await log.close()
     events = [orjson.loads(r.value) for r in records]
@@ -222,14 +223,20 @@ async def _assert_log_exactly_once(bootstrap: str, prefix: str, runs: int) -> No
     assert set(terminal.values()) == {1}, terminal
     assert not [e for e in events if e["event"] in ("RunError", "RunCancelled")]
     duplicated = [i for i, n in Counter(e["event_id"] for e in events).items() if n > 1]
-    assert duplicated == [], _where(duplicated, events, records)
+    assert duplicated == [], _where(duplicated, events, records, work)
 
 
-def _where(event_ids: list[str], events: list[dict[str, Any]], records: list[Record]) -> str:
-    """Each of the runs behind `event_ids`, event by event: name, event id, partition/offset, create time."""
+def _where(event_ids: list[str], events: list[dict[str, Any]], records: list[Record], work: list[Record]) -> str:
+    """Each of the runs behind `event_ids`, event by event (name, event id, partition/offset, create time),
+    then their committed tool work items."""
     runs = {i.split(":")[0] for i in event_ids}
-    return "\n".join(
+    lines = [
         f"{e['event']} {e['event_id']} at {r.partition}/{r.offset} {r.timestamp_ms}"
         for e, r in zip(events, records, strict=True)
         if e["run_id"] in runs
-    )
+    ]
+    for r in work:
+        item = orjson.loads(r.value)
+        if item.get("run_id") in runs:
+            lines.append(f"tool work {item['run_id']}:{item.get('seq')} at {r.partition}/{r.offset} {r.timestamp_ms}")
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import errors as kafka_errors  # type: ignore[import-untyped]
 from contract import DurableTransportContract, LogFactory, unique
 
-from streams import KafkaLog, Log, OutRecord, StreamError, TopicPartition
+from streams import KafkaLog, Log, OutRecord, StreamError, StreamTimeoutError, TopicPartition
 from tests.kafka_broker import BOOTSTRAP, broker_marks
 
 pytestmark = [*broker_marks(), pytest.mark.timeout(120)]
@@ -83,3 +83,33 @@ class TestKafkaLog(DurableTransportContract):
             tx.send(OutRecord(topic, b"k", b"next"))
         end = (await log.settled_end_offsets([tp]))[tp]
         assert [r.value for r in await log.read(tp, 0, end)] == [b"next"]
+
+    async def test_settled_end_offsets_wait_for_a_transaction_open_below_and_fail_if_it_stays_open(
+        self, make_log: LogFactory
+    ) -> None:
+        # A transaction another producer left open holds back the last stable offset: the records committed
+        # above it are not readable yet. Settling must wait for it, and fail rather than return less.
+        from aiokafka import AIOKafkaProducer
+
+        log = await make_log()
+        topic = await self.topic(log, "settle", 1)
+        tp = TopicPartition(topic, 0)
+        other = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, transactional_id=unique("open"))
+        await other.start()
+        try:
+            await other.begin_transaction()
+            await (await other.send(topic, b"open", key=b"k"))
+            async with log.transaction() as tx:
+                tx.send(OutRecord(topic, b"k", b"committed"))  # above the open transaction's record
+
+            with pytest.raises(StreamTimeoutError, match=rf"{topic}/0 \[0, 3\)"):  # 2: the commit marker
+                await log.settled_end_offsets([tp], timeout_s=1.0)
+
+            settling = asyncio.create_task(log.settled_end_offsets([tp], timeout_s=30.0))
+            await asyncio.sleep(0.5)
+            assert not settling.done()
+            await other.commit_transaction()
+            end = (await settling)[tp]
+        finally:
+            await other.stop()
+        assert [r.value for r in await log.read(tp, 0, end)] == [b"open", b"committed"]
