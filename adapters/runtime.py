@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Coroutine, Mapping, Sequence
@@ -47,6 +48,12 @@ from .tool_worker import TOOL_GROUP, ToolExecutor
 __all__ = ["ALL_ROLES", "Runtime"]
 
 ALL_ROLES = ("orchestrator", "model", "tool", "projection")
+_log = logging.getLogger("agnostream.runtime")
+STOP_GRACE_S = 10.0
+"""Seconds `Runtime.stop` lets the processors, then the log, finish before it cancels them or moves on.
+
+A Kafka request to a broker that went away can take aiokafka's 40 s request timeout; what a cancelled
+processor had in hand is not committed, so it is handled again from the log after the restart."""
 
 
 class Runtime:
@@ -135,8 +142,19 @@ class Runtime:
         self._tasks.append(asyncio.create_task(coro))
 
     async def stop(self) -> None:
-        """Stop the processors (in-flight work finishes or is redelivered later) and close the log."""
+        """Stop the processors (in-flight work finishes or is redelivered later) and close the log.
+
+        Each of the two steps gets `STOP_GRACE_S`: processors still running then are cancelled, and a log
+        that has not closed is left (the process is about to exit).
+        """
         self._stop.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+            for task in pending:
+                _log.warning(
+                    "a processor did not stop within %.0f s (the broker unreachable?): cancelled", STOP_GRACE_S
+                )
+                task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -147,7 +165,12 @@ class Runtime:
             await self.cancels.stop()
         if self.projection is not None:
             await self.projection.close()
-        await self.log.close()
+        try:
+            await asyncio.wait_for(self.log.close(), STOP_GRACE_S)
+        except TimeoutError:
+            _log.warning(
+                "the log did not close within %.0f s (the broker unreachable?); its clients are dropped", STOP_GRACE_S
+            )
 
     async def start_run(
         self,
