@@ -497,7 +497,10 @@ class KafkaLog:
                         ranges = ", ".join(f"{tp.topic}/{tp.partition} [{lo}, {hi})" for tp, (lo, hi) in open_.items())
                         raise StreamTimeoutError(
                             f"a transaction is still open after {wait:.0f} s below the high watermark of {ranges}; "
-                            "its producer is gone or stuck (the broker aborts it after transaction_timeout_ms)"
+                            "its producer is gone or stuck (the broker aborts it after transaction_timeout_ms). If "
+                            "it stays open, `kafka-transactions.sh describe-producers --topic T --partition P` "
+                            "shows it and `kafka-transactions.sh abort --topic T --partition P --start-offset O` "
+                            "ends it"
                         )
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 0.5)
