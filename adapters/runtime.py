@@ -150,10 +150,13 @@ class Runtime:
         self._stop.set()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
-            for task in pending:
+            if pending:
                 _log.warning(
-                    "a processor did not stop within %.0f s (the broker unreachable?): cancelled", STOP_GRACE_S
+                    "%d processor(s) did not stop within %.0f s (the broker unreachable?): cancelled",
+                    len(pending),
+                    STOP_GRACE_S,
                 )
+            for task in pending:
                 task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):

@@ -84,21 +84,27 @@ async def _rebuild_pending(
     """
     floors: dict[TopicPartition, int] = {}
     for tp in sorted(processor.needs_rebuild()):
-        records = batch.get(tp)
-        start = records[0].offset if records else await consumer.position(tp)
+        start = await _resume_position(consumer, batch, tp)
         for floor_tp, floor in (await processor.rebuild(tp, start)).items():
             floors[floor_tp] = max(floors.get(floor_tp, 0), floor)
+    if not floors:
+        return
     assigned = consumer.assignment()
     for tp, floor in sorted(floors.items()):
         if tp in assigned:
             await _skip_below(consumer, batch, tp, floor, processor.group_id)
 
 
+async def _resume_position(consumer: Consumer, batch: dict[TopicPartition, list[Record]], tp: TopicPartition) -> int:
+    """Where this consumer resumes on `tp`: the batch's first record there, else the consumer's position."""
+    records = batch.get(tp)
+    return records[0].offset if records else await consumer.position(tp)
+
+
 async def _skip_below(
     consumer: Consumer, batch: dict[TopicPartition, list[Record]], tp: TopicPartition, floor: int, group_id: str
 ) -> None:
-    records = batch.get(tp)
-    position = records[0].offset if records else await consumer.position(tp)
+    position = await _resume_position(consumer, batch, tp)
     if position >= floor:
         return
     _log.warning(
@@ -109,7 +115,7 @@ async def _skip_below(
         floor,
         position,
     )
-    kept = [r for r in records or () if r.offset >= floor]
+    kept = [r for r in batch.get(tp, ()) if r.offset >= floor]
     if kept:
         batch[tp] = kept
         return
