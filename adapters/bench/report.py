@@ -159,6 +159,20 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _broker_cell(broker: Mapping[str, Any]) -> str:
+    if not broker:
+        return "-"
+    return f"{_cell(broker.get('peak_rss_mb'))} / {_cell(broker.get('cpu_mean_pct'))}"
+
+
+def _core_cell(machine: Mapping[str, Any]) -> str:
+    """The server core's busy % and its busy ms per request (`stats.core_ms_per_request`)."""
+    busy = machine.get("core_busy_pct") or []
+    if not busy or machine.get("server_core_ms_per_request") is None:
+        return "-"
+    return f"{_cell(float(busy[0]))}, {_cell(machine.get('server_core_ms_per_request'))}"
+
+
 def markdown(report: Mapping[str, Any]) -> str:
     """Render `report` (the bench.json dict) as markdown: config, results table, ratios, checks, notes."""
     cfg = report["config"]
@@ -171,9 +185,9 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"pinned: {report['machine'].get('pinned')}.",
         "",
         "| target | tools | req/s | requests | errors | TTFT p50 / p95 / p99 ms | total p50 / p95 / p99 ms "
-        "| server peak RSS MB | server CPU % | broker RSS MB | client CPU % (loadgen + model) "
-        "| other processes' CPU % on server / client core |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server peak RSS MB | server CPU % | broker RSS MB / CPU % | server core busy %, ms / request "
+        "| client CPU % (loadgen + model) | other processes' CPU % on server / client core |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for target, modes in report["results"].items():
         for mode, f in modes.items():
@@ -186,7 +200,7 @@ def markdown(report: Mapping[str, Any]) -> str:
                 f"| {target} | {'yes' if mode == 'tools' else 'no'} | {_cell(f['rps'])} | {f['requests']} "
                 f"| {f['errors']} | {t['p50']:.0f} / {t['p95']:.0f} / {t['p99']:.0f} "
                 f"| {tot['p50']:.0f} / {tot['p95']:.0f} / {tot['p99']:.0f} | {_cell(server.get('peak_rss_mb'))} "
-                f"| {_cell(server.get('cpu_mean_pct'))} | {_cell(broker.get('peak_rss_mb'))} "
+                f"| {_cell(server.get('cpu_mean_pct'))} | {_broker_cell(broker)} | {_core_cell(machine)} "
                 f"| {_cell(client.get('loadgen_cpu_pct'))} + {_cell(client.get('fake_model_cpu_pct'))} "
                 f"| {_cell(machine.get('server_core_foreign_pct'))} / {_cell(machine.get('client_core_foreign_pct'))} |"
             )
@@ -211,6 +225,11 @@ def markdown(report: Mapping[str, Any]) -> str:
         value = "-" if c["value"] is None else f"{c['value']:g}"
         lines.append(f"| {c['check']} | {c['mode']} | {value} | {c['limit']} | {status} |")
     lines += _hops(report["results"])
+    lines += [
+        "",
+        "A target whose server core is ~95 % busy or more is CPU-bound: C sessions without think time then take "
+        "about C * (server core ms / request) each on average, whichever hop they queue in.",
+    ]
     if report.get("notes"):
         lines += ["", "## Notes", "", *(f"- {n}" for n in report["notes"])]
     return "\n".join(lines) + "\n"

@@ -35,7 +35,7 @@ from .monitor import CoreLoad, ProcessMonitor
 from .processes import Pinning, Server, pinning, start_agno, start_agnostream, start_fake_model, start_kafka, stop_kafka
 from .replay import time_replay
 from .report import MODES, TARGETS, checks, markdown
-from .stats import summarize
+from .stats import core_ms_per_request, summarize
 
 __all__ = ["BenchOptions", "run_bench"]
 
@@ -312,6 +312,8 @@ def _machine_load(ctx: _Context, cores: CoreLoad, figures: dict[str, Any]) -> di
     if ctx.pin.enabled and busy:
         ours = sum((figures.get(k) or {}).get("cpu_mean_pct", 0.0) for k in ("server", "broker"))
         out["server_core_foreign_pct"] = round(max(0.0, busy[0] - ours), 1)
+        if figures.get("server"):
+            out["server_core_ms_per_request"] = core_ms_per_request(busy[0], figures["rps"])
         client = figures["client"]
         out["client_core_foreign_pct"] = round(
             max(0.0, busy[1] - (client["loadgen_cpu_pct"] or 0.0) - (client["fake_model_cpu_pct"] or 0.0)), 1

@@ -71,3 +71,16 @@ def edges(result: LoadResult, duration_s: float) -> dict[str, dict[str, float]] 
         totals = sorted(s.total_s for s in stretch if s.error is None)
         out[name] = {"rps": round(len(stretch) / EDGE_S, 2), "p95_total_ms": round(percentile(totals, 95) * 1000, 1)}
     return out
+
+
+def core_ms_per_request(core_busy_pct: float, rps: float) -> float | None:
+    """Busy time of one core per request, in ms: `core_busy_pct` (% of the core over the window) / `rps`.
+
+    For the server core this is the demand D of every process on it (server, broker placed there, kernel).
+    When that core is saturated (≥ ~95 % busy), a closed loop of C sessions without think time settles at a
+    mean total time of about C * D (Little's law): the latency is then set by D, not by any one hop.
+    None without requests.
+    """
+    if rps <= 0:
+        return None
+    return round(core_busy_pct * 10 / rps, 2)

@@ -52,6 +52,9 @@ def test_bench_smoke_writes_report(tmp_path: Path) -> None:
             if target == "embedded":
                 assert figures["server"]["peak_rss_mb"] > 0
                 assert "cpu_mean_pct" in figures["server"]
+                if report["machine"]["pinned"]:  # the server core's busy time, shared out over the requests
+                    busy = figures["machine"]["core_busy_pct"][0]
+                    assert figures["machine"]["server_core_ms_per_request"] == round(busy * 10 / figures["rps"], 2)
                 # every hop of the run's path was seen in the window (the tool hops only with a tool call)
                 hops = {h["hop"]: h for h in figures["hops"]}
                 tool_hops = {"tool worker: pick-up", "tool: execution", "orchestrator: tool answer"}
