@@ -1,16 +1,20 @@
-"""The Kafka transport's group consumer (`KafkaLog.consumer`): rebalances presented incrementally."""
+"""The Kafka transport's group consumer (`KafkaLog.consumer`): rebalances presented incrementally.
+
+It also commits, right after them, the offsets that this member's transactions covered (`defer_commit`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener  # type: ignore[import-untyped]
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor  # type: ignore[import-untyped]
 
 from ._kafka_util import _map_kafka_errors, _paced, _record, _tp
-from .errors import CommitFailedError
+from .errors import CommitFailedError, StreamError
 from .records import Record, TopicPartition
 from .transport import RebalanceCallback
 
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from .kafka import KafkaLog
 
 __all__ = ["_KafkaConsumer"]
+
+_log = logging.getLogger("agnostream.kafka")
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -34,18 +40,23 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         on_revoke: RebalanceCallback | None,
         restore: Callable[[set[TopicPartition]], None],
         on_pause: RebalanceCallback | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._on_assign = on_assign
         self._on_revoke = on_revoke
         self._on_pause = on_pause
         self._restore = restore
+        self._flush = flush
         self.owned: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         # Lost vs kept is decided in on_partitions_assigned; before anyone else can own these partitions,
-        # in-flight work on them must finish (or a zombie could commit an answer the new owner also gives).
+        # in-flight work on them must finish (or a zombie could commit an answer the new owner also gives),
+        # and the offsets their transactions covered are committed while this generation still may.
         if self._on_pause is not None and self.owned:
             await self._on_pause(set(self.owned))
+        if self._flush is not None:
+            await self._flush()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         now = {TopicPartition(tp.topic, tp.partition) for tp in assigned}
@@ -76,12 +87,17 @@ class _KafkaConsumer:
         on_revoke: RebalanceCallback | None,
         auto_offset_reset: str,
         on_pause: RebalanceCallback | None = None,
+        commit_interval_s: float = 0.1,
     ) -> None:
         self._log = log
         self._topics = topics
         self.group_id = group_id
-        self._listener = _Listener(on_assign, on_revoke, self._restore_positions, on_pause)
+        self._listener = _Listener(on_assign, on_revoke, self._restore_positions, on_pause, self.flush)
         self._positions: dict[TopicPartition, int] = {}
+        self._commit_interval_s = commit_interval_s
+        self._deferred: dict[TopicPartition, int] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._flushed_at = 0.0
         self._consumer = _paced(
             AIOKafkaConsumer(
                 **log._common(),
@@ -114,9 +130,15 @@ class _KafkaConsumer:
         with _map_kafka_errors(f"starting consumer {self.group_id or '(no group)'}"):
             await self._consumer.start()
         self._started = True
+        if self.group_id is not None:
+            self._log._members.add(self)
 
     async def stop(self) -> None:
         if self._started:
+            self._log._members.discard(self)
+            if self._flusher is not None:
+                self._flusher.cancel()
+            await self.flush()
             self._started = False
             try:
                 await self._consumer.stop()
@@ -171,6 +193,51 @@ class _KafkaConsumer:
             raise CommitFailedError(f"partitions {sorted(lost)} are not assigned to this consumer (rebalanced)")
         with _map_kafka_errors(f"committing offsets of {self.group_id}"):
             await self._consumer.commit({_tp(tp): o for tp, o in offsets.items()})
+
+    def defer_commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit `offsets` (next offsets of partitions this member holds) within `commit_interval_s`.
+
+        For offsets a committed transaction covered (`KafkaLog.transaction`). The commit carries this member's
+        generation, so the group coordinator refuses it once the partitions moved; it is also made before
+        they are given up (`_Listener.on_partitions_revoked`) and on `stop`.
+        """
+        for tp, offset in offsets.items():
+            if offset > self._deferred.get(tp, -1):
+                self._deferred[tp] = offset
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    def forget(self, tps: Iterable[TopicPartition]) -> None:
+        """Drop deferred offsets of `tps`: a transaction committed newer ones for them itself."""
+        for tp in tps:
+            self._deferred.pop(tp, None)
+
+    async def _flush_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self._flushed_at + self._commit_interval_s - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Commit the deferred offsets of the partitions still held now; never raises.
+
+        A commit that fails (the member was rebalanced, the broker is unreachable) is logged and dropped: the
+        next owner resumes from the last committed offset and finds in the log what was already handled (the
+        orchestrator's decisions name their inputs, a worker checks its answers), so nothing is lost or done
+        twice.
+        """
+        deferred, self._deferred = self._deferred, {}
+        held = self.assignment()
+        offsets = {_tp(tp): offset for tp, offset in deferred.items() if tp in held}
+        if not offsets:
+            return
+        self._flushed_at = asyncio.get_running_loop().time()
+        try:
+            with _map_kafka_errors(f"committing offsets of {self.group_id}"):
+                await self._consumer.commit(offsets)
+        except StreamError as exc:
+            _log.info("offsets of %s not committed (the log shows what was handled): %s", self.group_id, exc)
 
     async def committed(self, tp: TopicPartition) -> int | None:
         with _map_kafka_errors("reading committed offset"):

@@ -4,10 +4,12 @@ Consumes `runs.commands` and `runs.events` in the consumer group `<prefix>proces
 input it calls `engine.decide` with the session's state and appends the decided events (to
 `runs.events`) and work items (to `work.model` / `work.tools`) in the batch's transaction. It keeps
 only a cache of session states, rebuilt from the log when partitions are assigned:
-state = fold(events before the committed offset) + the orchestrator's own decision events after it
-(those were decided from inputs before the committed offset, in the same transactions as the commit).
+state = fold(events before the resume offset) + the orchestrator's own decision events after it.
 Each decided event names its input in a header (`codec.SOURCE_HEADER`), so a rebuild can tell when the
-committed offset it was given is stale and resume past the inputs already answered.
+committed offset it was given is stale and resume past the inputs already answered. On Kafka it usually
+is, by up to `offset_commit_interval_ms`: the offsets are committed right after each transaction, not in it
+(`KafkaLog`). The inputs after the last one answered decided nothing when they were handled, and decide
+nothing again (decisions are deterministic), so handling them twice changes nothing.
 """
 
 from __future__ import annotations
@@ -105,18 +107,18 @@ class Orchestrator:
     async def rebuild(self, tp: TopicPartition, start: int) -> dict[TopicPartition, int]:
         """Rebuild the session states of `tp` given `start`, the offset this consumer resumes from.
 
-        state = fold(events before `start`) + this processor's decision events at or after `start` (those
-        were decided from inputs before `start`, in the transactions that committed `start`). `start` must
-        be the consumer's real position, not a separately read committed offset, which may lag behind a
+        state = fold(events before `start`) + this processor's decision events at or after `start`. `start`
+        must be the consumer's real position, not a separately read committed offset, which may lag behind a
         just-committed transaction.
 
         Returns:
             The offsets below which this consumer must not resume, per input partition (commands and
             events): one past the last input a decision in the log answers (`codec.sources_answered`). A
-            `start` below them is stale: the group's offset was read before the transaction that committed
-            those decisions had settled (a commit whose outcome the last member did not learn, e.g. across a
-            broker restart; aiokafka reads it without KIP-447's stable fetch). Then `start` is raised to
-            this partition's floor, so the inputs those decisions answered are folded, not decided again.
+            `start` below them is stale: on Kafka the last member died before committing the offsets of its
+            last transactions (they are committed after each transaction, `KafkaLog`), or the group's offset
+            was read before a transaction had settled (aiokafka reads it without KIP-447's stable fetch).
+            Then `start` is raised to this partition's floor, so the inputs those decisions answered are
+            folded, not decided again.
         """
         self._needs_rebuild.discard(tp)
         end = (await self._log.settled_end_offsets([tp]))[tp]

@@ -3,10 +3,13 @@
 `run_processor` drives any `BatchProcessor` (the orchestrator, a projection runner): it reads a batch
 from the consumer, lets the processor add output records to a transaction, commits the batch's next
 offsets in the same transaction, and repeats until `stop` is set. A crash anywhere means the batch's
-outputs and offsets are both absent, and the batch is redelivered. A commit that fails because the log
-failed (the broker unreachable or timing out, not a lost partition) ends the member the same way: it leaves
-its group, drops its partitions' state, and a new member joins after a backoff and resumes from the committed
-offsets.
+outputs and offsets are both absent, and the batch is redelivered. (On Kafka this member commits the
+offsets right after the transaction instead: a crash in between redelivers records whose outputs are
+committed, which the processor recognises from the log; see `Orchestrator.rebuild`.)
+
+A commit that fails because the log failed (the broker unreachable or timing out, not a lost partition)
+ends the member the same way: it leaves its group, drops its partitions' state, and a new member joins
+after a backoff and resumes from the committed offsets.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import orjson
 
 from ._rejoin import rejoining
 from .errors import CommitFailedError, StreamError
-from .records import Record, TopicPartition
+from .records import DEADLETTER_HEADER, Record, TopicPartition
 from .transport import Consumer, Log, OutRecord, Transaction
 
 __all__ = ["BatchProcessor", "deadletter_record", "run_processor"]
@@ -71,7 +74,7 @@ def deadletter_record(topic: str, record: Record, reason: str) -> OutRecord:
         "offset": record.offset,
         "value": record.value.decode("utf-8", errors="replace"),
     }
-    return OutRecord(topic, record.key or b"", orjson.dumps(value), (("deadletter", b"1"),))
+    return OutRecord(topic, record.key or b"", orjson.dumps(value), ((DEADLETTER_HEADER, b"1"),))
 
 
 async def _rebuild_pending(

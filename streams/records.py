@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Headers", "Position", "Record", "TopicPartition"]
+__all__ = ["DEADLETTER_HEADER", "Headers", "Position", "Record", "TopicPartition"]
 
 Headers = tuple[tuple[str, bytes], ...]
+
+DEADLETTER_HEADER = "deadletter"
+"""Header of a record on the dead-letter topic (value: the reason, the original position and value)."""
 """Record headers as (name, value) pairs, in order."""
 
 

@@ -54,7 +54,12 @@ class Transaction(Protocol):
         ...
 
     def commit_offsets(self, group_id: str, offsets: Mapping[TopicPartition, int]) -> None:
-        """Add an offset commit: `offsets` maps each partition to the next offset to read."""
+        """Add an offset commit: `offsets` maps each partition to the next offset to read.
+
+        The embedded log commits it with the transaction. Kafka commits it right after the transaction when a
+        member of `group_id` in this log holds the partitions (and in it otherwise, or when the transaction
+        dead-letters a record): readers of the committed offset may see it lag the outputs briefly.
+        """
         ...
 
 

@@ -3,9 +3,10 @@
 A worker consumes a work topic in its consumer group and executes items concurrently (bounded). Each
 item's progress events (ModelRequestStarted, RunContent, ToolCallStarted) are appended as they happen;
 its final event (part "done") is appended in one transaction with the offset commit that is safe for
-its partition. After a restart or rebalance, items below the end offset seen at assignment may already
-have been answered; for those the worker first looks for the answer (`run_id:seq:done`) in the
-run-events log and skips the item if it is there, so a completed tool call is never executed again.
+its partition (on Kafka: committed right after that transaction, see `KafkaLog`). After a restart or
+rebalance, items below the end offset seen at assignment may already have been answered; for those the
+worker first looks for the answer (`run_id:seq:done`) in the run-events log and skips the item if it is
+there, so a completed tool call is never executed again.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from aiokafka import errors as kafka_errors  # type: ignore[import-untyped]
 from contract import DurableTransportContract, LogFactory, unique
 
 from streams import KafkaLog, Log, OutRecord, StreamError, StreamTimeoutError, TopicPartition
+from streams.records import DEADLETTER_HEADER
 from tests.kafka_broker import BOOTSTRAP, broker_marks
 
 pytestmark = [*broker_marks(), pytest.mark.timeout(120)]
@@ -83,6 +84,85 @@ class TestKafkaLog(DurableTransportContract):
             tx.send(OutRecord(topic, b"k", b"next"))
         end = (await log.settled_end_offsets([tp]))[tp]
         assert [r.value for r in await log.read(tp, 0, end)] == [b"next"]
+
+    async def test_a_member_commits_its_transactions_offsets_after_them_and_before_it_stops(
+        self, make_log: LogFactory, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # With a member of the group holding the partition, the offsets leave the Kafka transaction (two requests
+        # and a marker fewer) and that member commits them with its generation right after it: within the
+        # interval, and at once when it stops. A transaction that fails commits none of its offsets.
+        log = await make_log()
+        assert isinstance(log, KafkaLog)
+        topic = await self.topic(log, "deferred", 1)
+        tp, group = TopicPartition(topic, 0), unique("g")
+        member = log.consumer([topic], group_id=group)
+        await member.start()
+        in_transaction: list[dict[str, Any]] = []
+        real_commit_batch = log._commit_batch
+
+        async def commit_batch(producer: Any, batch: Any, offsets: dict[str, Any]) -> None:
+            in_transaction.append({g: dict(o) for g, o in offsets.items()})
+            await real_commit_batch(producer, batch, offsets)
+
+        monkeypatch.setattr(log, "_commit_batch", commit_batch)
+        try:
+            await self.settle([member], lambda: member.assignment() == {tp}, what="the assignment")
+            async with log.transaction() as tx:
+                tx.send(OutRecord(topic, b"k", b"a"))
+                tx.commit_offsets(group, {tp: 2})
+            assert in_transaction == [{}]  # the records went in a transaction, the offsets did not
+            deadline = time.monotonic() + self.poll_timeout
+            while await log.committed(group, tp) != 2:
+                assert time.monotonic() < deadline, "the member never committed the transaction's offsets"
+                await asyncio.sleep(0.02)
+
+            async def failing() -> None:
+                async with log.transaction() as tx:
+                    tx.send(OutRecord(topic, b"k", b"b"))
+                    tx.commit_offsets(group, {tp: 5})
+                    raise RuntimeError("the batch failed")
+
+            with pytest.raises(RuntimeError):
+                await failing()
+            async with log.transaction() as tx:  # offsets only: no Kafka transaction at all
+                tx.commit_offsets(group, {tp: 4})
+            assert len(in_transaction) == 1
+        finally:
+            await member.stop()  # commits the deferred offset 4 before leaving the group
+        assert await log.committed(group, tp) == 4
+
+    async def test_a_batch_that_dead_letters_commits_its_offsets_inside_its_transaction(
+        self, make_log: LogFactory, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A crash after the dead letter but before a deferred commit would dead-letter the record again.
+        log = await make_log()
+        assert isinstance(log, KafkaLog)
+        topic = await self.topic(log, "deadletters", 1)
+        tp, group = TopicPartition(topic, 0), unique("g")
+        member = log.consumer([topic], group_id=group)
+        await member.start()
+        in_transaction: list[dict[str, Any]] = []
+        real_commit_batch = log._commit_batch
+
+        async def commit_batch(producer: Any, batch: Any, offsets: dict[str, Any]) -> None:
+            in_transaction.append({g: dict(o) for g, o in offsets.items()})
+            await real_commit_batch(producer, batch, offsets)
+
+        monkeypatch.setattr(log, "_commit_batch", commit_batch)
+        try:
+            await self.settle([member], lambda: member.assignment() == {tp}, what="the assignment")
+            async with log.transaction() as tx:
+                tx.commit_offsets(group, {tp: 3})  # deferred
+            async with log.transaction() as tx:
+                tx.send(OutRecord(topic, b"k", b"bad input", ((DEADLETTER_HEADER, b"1"),)))
+                tx.commit_offsets(group, {tp: 6})
+            assert in_transaction == [{group: {tp: 6}}]
+        finally:
+            await member.stop()  # nothing deferred is left to commit: 3 must not overwrite 6
+        deadline = time.monotonic() + self.poll_timeout
+        while await log.committed(group, tp) != 6:
+            assert time.monotonic() < deadline, f"committed {await log.committed(group, tp)}, not 6"
+            await asyncio.sleep(0.02)
 
     async def test_settled_end_offsets_wait_for_a_transaction_open_below_and_fail_if_it_stays_open(
         self, make_log: LogFactory
