@@ -236,6 +236,10 @@ class _KafkaConsumer:
         try:
             with _map_kafka_errors(f"committing offsets of {self.group_id}"):
                 await self._consumer.commit(offsets)
+        except asyncio.CancelledError:  # `stop` cancelled the timer's commit: its own flush sends these again
+            for tp, offset in deferred.items():
+                self._deferred[tp] = max(offset, self._deferred.get(tp, -1))
+            raise
         except StreamError as exc:
             _log.info("offsets of %s not committed (the log shows what was handled): %s", self.group_id, exc)
 
