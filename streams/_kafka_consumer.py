@@ -136,8 +136,9 @@ class _KafkaConsumer:
     async def stop(self) -> None:
         if self._started:
             self._log._members.discard(self)
-            if self._flusher is not None:
+            if self._flusher is not None and not self._flusher.done():
                 self._flusher.cancel()
+                await asyncio.wait([self._flusher])  # it puts back what it was committing
             await self.flush()
             self._started = False
             try:
