@@ -359,8 +359,9 @@ class TestCheckpoints:
         wal, file = await self.wal_bytes_after_writing(tmp_path / "log.db", 32)
         # The WAL starts over after each checkpoint: it holds what was written since the last one plus what
         # came during its unheld passes (appends go on meanwhile; here they come as fast as the loop can
-        # write). The file keeps its largest size: 1.5-11.3 MB over 20 runs, not the 32+ MB written in all.
-        assert wal < 16_000_000
+        # write). The file keeps its largest size: 1.5-11.3 MB over 20 runs and 17.0 MB once on a slow machine,
+        # against the 32+ MB an unbounded WAL would hold here.
+        assert wal < 24_000_000
         assert file > 29_000_000
         log = MemoryLog(tmp_path / "log.db", default_partitions=4)
         await log.start()
