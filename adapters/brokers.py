@@ -43,10 +43,12 @@ def make_log(
     transactional_id: str | None = None,
     client_id: str = "agnostream",
     txn_retry_backoff_ms: int = 20,
+    offset_commit_interval_ms: int = 100,
 ) -> Log:
     """Build the log for `broker`: the embedded log on `log_path`, or a Kafka log.
 
-    `txn_retry_backoff_ms` (Kafka only, settings `AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS`): see `KafkaLog`.
+    `txn_retry_backoff_ms` and `offset_commit_interval_ms` (Kafka only, settings
+    `AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS` and `AGNOSTREAM_KAFKA_OFFSET_COMMIT_MS`): see `KafkaLog`.
 
     Raises:
         ConfigurationError: the broker setting is invalid.
@@ -63,4 +65,5 @@ def make_log(
         default_partitions=partitions,
         group_instance_id=transactional_id,
         txn_retry_backoff_ms=txn_retry_backoff_ms,
+        offset_commit_interval_ms=offset_commit_interval_ms,
     )

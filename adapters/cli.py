@@ -154,6 +154,7 @@ def _runtime(
         partitions=settings.partitions,
         transactional_id=transactional_id,
         txn_retry_backoff_ms=settings.kafka_txn_retry_backoff_ms,
+        offset_commit_interval_ms=settings.kafka_offset_commit_ms,
     )
     return Runtime(
         log,

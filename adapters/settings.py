@@ -117,6 +117,10 @@ class Settings(BaseSettings):
             refused (CONCURRENT_TRANSACTIONS) and holds its group commit for this long; while the broker is
             unreachable, each producer with a commit in flight retries at this pace (one producer per
             partition and role; measured 2.7 % of a core each at 20 ms, 1.0 % at 100).
+        kafka_offset_commit_ms: how often a Kafka group member commits the offsets its transactions covered,
+            at most, milliseconds (AGNOSTREAM_KAFKA_OFFSET_COMMIT_MS; they are committed right after each
+            transaction, not in it). A member that dies leaves its successor this much to re-read, which it
+            recognises from the log; raise it to trade that for fewer commit requests.
         gc_gen0_threshold: net allocations between two generation-0 garbage collections in `serve` and
             `worker` (AGNOSTREAM_GC_GEN0_THRESHOLD; CPython's default is 700), see `adapters.gc_tuning`.
         tool_timeout_s: per-call tool timeout in seconds (AGNOSTREAM_TOOL_TIMEOUT_S).
@@ -140,6 +144,7 @@ class Settings(BaseSettings):
     content_flush_ms: int = Field(default=50, ge=0)
     view_batch_ms: int = Field(default=50, ge=0)
     kafka_txn_retry_backoff_ms: int = Field(default=20, ge=1)
+    kafka_offset_commit_ms: int = Field(default=100, ge=1)
     gc_gen0_threshold: int = Field(default=10_000, ge=0)
     tool_timeout_s: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -62,13 +62,16 @@ def test_kafka_retry_backoff_reaches_the_kafka_log(monkeypatch: pytest.MonkeyPat
     from streams.kafka import KafkaLog
 
     monkeypatch.setenv("AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS", "35")
+    monkeypatch.setenv("AGNOSTREAM_KAFKA_OFFSET_COMMIT_MS", "250")
     settings = Settings(_env_file=None)
     log = make_log(
         "kafka://127.0.0.1:9", log_path="unused.db", partitions=1,
         txn_retry_backoff_ms=settings.kafka_txn_retry_backoff_ms,
+        offset_commit_interval_ms=settings.kafka_offset_commit_ms,
     )  # fmt: skip
     assert isinstance(log, KafkaLog)
     assert log._txn_retry_backoff_ms == 35  # handed to every transactional producer it starts
+    assert log._offset_commit_interval_s == 0.25  # and to every group consumer
     monkeypatch.setenv("AGNOSTREAM_KAFKA_TXN_RETRY_BACKOFF_MS", "0")
     with pytest.raises(ValidationError, match="kafka_txn_retry_backoff_ms"):
         Settings(_env_file=None)
