@@ -36,7 +36,7 @@ from .brokers import make_log, parse_broker
 from .gc_tuning import tune_for_serving
 from .logfile import read_events
 from .replay_shards import replay_log
-from .runtime import ALL_ROLES, Runtime
+from .runtime import ALL_ROLES, STOP_GRACE_S, Runtime
 from .settings import load_settings
 
 __all__ = ["main"]
@@ -232,7 +232,16 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(runtime, security_key=key)
     tune_for_serving(settings.gc_gen0_threshold)
     print(f"agnostream serving on http://{args.host}:{args.port} (log: {args.log})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False)
+    # On SIGTERM uvicorn waits for the requests in hand, and one waiting on a run whose log is gone (the broker
+    # down) never ends: after STOP_GRACE_S they are cancelled and the runtime stops (its runs resume from the log).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=int(STOP_GRACE_S),
+    )
     return 0
 
 

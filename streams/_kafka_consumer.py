@@ -25,6 +25,9 @@ __all__ = ["_KafkaConsumer"]
 
 _log = logging.getLogger("agnostream.kafka")
 
+STOP_FLUSH_S = 5.0
+"""Seconds `stop` gives the last commit of deferred offsets (the broker may be gone); then it leaves without."""
+
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     """Turns Kafka's eager rebalance (revoke everything, then assign) into incremental callbacks.
@@ -139,7 +142,10 @@ class _KafkaConsumer:
             if self._flusher is not None and not self._flusher.done():
                 self._flusher.cancel()
                 await asyncio.wait([self._flusher])  # it puts back what it was committing
-            await self.flush()
+            try:
+                await asyncio.wait_for(self.flush(), STOP_FLUSH_S)
+            except TimeoutError:
+                _log.info("offsets of %s not committed on stop within %.0f s", self.group_id, STOP_FLUSH_S)
             self._started = False
             try:
                 await self._consumer.stop()

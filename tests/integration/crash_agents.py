@@ -6,6 +6,7 @@ then one more, then answers. Each model turn waits a little so a kill can land m
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,11 +43,28 @@ def _turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
     return Turn(text="All three calls were recorded.")
 
 
+async def wait_long(seconds: float) -> str:
+    """Wait `seconds` without blocking the event loop (a run that stays in flight).
+
+    Args:
+        seconds: how long to wait.
+    """
+    await asyncio.sleep(seconds)
+    return "waited"
+
+
+def _stuck_turn(messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+    if step_of(messages) == 0:
+        return Turn(tool_calls=(ScriptedCall("wait_long", {"seconds": 300}),))
+    return Turn(text="done waiting")
+
+
 agents = [
     Agent(
         id="crash",
         name="Crash Agent",
         model=FunctionModel(_turn, first_token_delay_s=0.3),
         tools=[record],
-    )
+    ),
+    Agent(id="stuck", name="Stuck Agent", model=FunctionModel(_stuck_turn), tools=[wait_long]),
 ]

@@ -126,3 +126,32 @@ async def test_sigkill_mid_run_resumes_from_the_log(tmp_path: Path, kill_after: 
     final_ids = [e["event_id"] for e in events if e.get("part", "") in ("", "done")]
     assert len(final_ids) == len(set(final_ids))
     assert [e["event"] for e in events if e["event"] == "ToolCallCompleted"].count("ToolCallCompleted") == 3
+
+
+async def test_sigterm_with_a_request_in_hand_that_cannot_finish_still_stops_the_server(tmp_path: Path) -> None:
+    # uvicorn waits for the requests in hand on SIGTERM; one whose run cannot end (here a 300 s tool; in real
+    # life a broker that went down) held `serve` until it ended. Now the requests get STOP_GRACE_S, then the
+    # runtime stops with its own bounds.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(tmp_path, port)
+    try:
+        await wait_healthy(base)
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+            request = asyncio.create_task(
+                client.post("/agents/stuck/runs", data={"message": "wait", "stream": "false", "session_id": "s1"})
+            )
+            deadline = time.monotonic() + 20
+            while not [e async for e in read_events(tmp_path / "log.db") if e["event"] == "ToolCallStarted"]:
+                assert time.monotonic() < deadline, "the tool never started"
+                await asyncio.sleep(0.1)
+            server.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(server.wait, 60)
+            request.cancel()
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled once it has shut down
+    output = await asyncio.to_thread(lambda: next(tmp_path.glob("server-*.log")).read_text())
+    assert "timeout graceful shutdown exceeded" in output
+    assert "Application shutdown complete." in output  # the runtime stopped too, after the request

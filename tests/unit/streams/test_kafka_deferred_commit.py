@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiokafka.structs import TopicPartition as KafkaTP  # type: ignore[import-untyped]
 
 from streams import KafkaLog, TopicPartition
@@ -75,3 +76,16 @@ async def test_forgotten_offsets_are_not_committed() -> None:
     member.forget([TP])
     await member.stop()
     assert client.commits == []
+
+
+async def test_stop_leaves_without_its_last_commit_when_the_broker_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("streams._kafka_consumer.STOP_FLUSH_S", 0.05)
+    member, client = _member(10.0)
+    member._flushed_at = asyncio.get_running_loop().time()  # no timer commit: stop's is the first
+    client.hold.clear()  # the commit never gets an answer
+    member.defer_commit({TP: 9})
+    await asyncio.wait_for(member.stop(), 1.0)
+    assert client.commits == []
+    assert not member._started
