@@ -12,10 +12,10 @@ from typing import NamedTuple
 __all__ = ["DEADLETTER_HEADER", "Headers", "Position", "Record", "TopicPartition"]
 
 Headers = tuple[tuple[str, bytes], ...]
+"""Record headers as (name, value) pairs, in order."""
 
 DEADLETTER_HEADER = "deadletter"
 """Header of a record on the dead-letter topic (value: the reason, the original position and value)."""
-"""Record headers as (name, value) pairs, in order."""
 
 
 class TopicPartition(NamedTuple):
