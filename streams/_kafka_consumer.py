@@ -208,11 +208,13 @@ class _KafkaConsumer:
         generation, so the group coordinator refuses it once the partitions moved; it is also made before
         they are given up (`_Listener.on_partitions_revoked`) and on `stop`.
         """
-        for tp, offset in offsets.items():
-            if offset > self._deferred.get(tp, -1):
-                self._deferred[tp] = offset
+        self._keep_highest(offsets)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
+
+    def _keep_highest(self, offsets: Mapping[TopicPartition, int]) -> None:
+        for tp, offset in offsets.items():
+            self._deferred[tp] = max(offset, self._deferred.get(tp, -1))
 
     def forget(self, tps: Iterable[TopicPartition]) -> None:
         """Drop deferred offsets of `tps`: a transaction committed newer ones for them itself."""
@@ -236,16 +238,14 @@ class _KafkaConsumer:
         """
         deferred, self._deferred = self._deferred, {}
         held = self.assignment()
-        offsets = {_tp(tp): offset for tp, offset in deferred.items() if tp in held}
+        offsets = {tp: offset for tp, offset in deferred.items() if tp in held}
         if not offsets:
             return
         self._flushed_at = asyncio.get_running_loop().time()
         try:
-            with _map_kafka_errors(f"committing offsets of {self.group_id}"):
-                await self._consumer.commit(offsets)
+            await self.commit(offsets)
         except asyncio.CancelledError:  # `stop` cancelled the timer's commit: its own flush sends these again
-            for tp, offset in deferred.items():
-                self._deferred[tp] = max(offset, self._deferred.get(tp, -1))
+            self._keep_highest(deferred)
             raise
         except StreamError as exc:
             _log.info("offsets of %s not committed (the log shows what was handled): %s", self.group_id, exc)
