@@ -15,7 +15,7 @@ import pytest
 from aiokafka import errors as kafka_errors  # type: ignore[import-untyped]
 from contract import DurableTransportContract, LogFactory, unique
 
-from streams import KafkaLog, Log, OutRecord, StreamError, StreamTimeoutError, TopicPartition
+from streams import Consumer, KafkaLog, Log, OutRecord, StreamError, StreamTimeoutError, TopicPartition
 from streams.records import DEADLETTER_HEADER
 from tests.kafka_broker import BOOTSTRAP, broker_marks
 
@@ -31,6 +31,32 @@ class TestKafkaLog(DurableTransportContract):
         await log.start()
         return log
 
+    async def committed_becomes(self, log: Log, group: str, tp: TopicPartition, offset: int) -> None:
+        """Wait until `group`'s committed offset of `tp` reads `offset` (offset commits become readable shortly
+        after their transaction or deferred commit, not at once)."""
+        deadline = time.monotonic() + self.poll_timeout
+        while (committed := await log.committed(group, tp)) != offset:
+            assert time.monotonic() < deadline, f"the committed offset stayed {committed}, not {offset}"
+            await asyncio.sleep(0.02)
+
+    async def member_and_spy(
+        self, log: KafkaLog, topic: str, group: str, monkeypatch: pytest.MonkeyPatch
+    ) -> tuple[Consumer, list[dict[str, Any]]]:
+        """A started member of `group` holding `topic`/0, and the offsets each Kafka transaction carries."""
+        member = log.consumer([topic], group_id=group)
+        await member.start()
+        in_transaction: list[dict[str, Any]] = []
+        real_commit_batch = log._commit_batch
+
+        async def commit_batch(producer: Any, batch: Any, offsets: dict[str, Any]) -> None:
+            in_transaction.append({g: dict(o) for g, o in offsets.items()})
+            await real_commit_batch(producer, batch, offsets)
+
+        monkeypatch.setattr(log, "_commit_batch", commit_batch)
+        tp = TopicPartition(topic, 0)
+        await self.settle([member], lambda: member.assignment() == {tp}, what="the assignment")
+        return member, in_transaction
+
     async def test_committed_offsets_are_per_group(self, make_log: LogFactory) -> None:
         # Kafka writes a committed transaction's offset markers after EndTxn returns, and aiokafka's OffsetFetch
         # predates `require_stable` (KIP-447): a transactional offset becomes readable within milliseconds, not
@@ -41,10 +67,7 @@ class TestKafkaLog(DurableTransportContract):
         group, other = unique("g"), unique("other")
         async with log.transaction() as tx:
             tx.commit_offsets(group, {tp: 2})
-        deadline = time.monotonic() + self.poll_timeout
-        while await log.committed(group, tp) != 2:
-            assert time.monotonic() < deadline, "the transactional offset commit never became visible"
-            await asyncio.sleep(0.02)
+        await self.committed_becomes(log, group, tp, 2)
         assert await log.committed(other, tp) is None
 
     async def test_a_transaction_with_a_failed_record_is_aborted_not_committed_without_it(
@@ -95,26 +118,13 @@ class TestKafkaLog(DurableTransportContract):
         assert isinstance(log, KafkaLog)
         topic = await self.topic(log, "deferred", 1)
         tp, group = TopicPartition(topic, 0), unique("g")
-        member = log.consumer([topic], group_id=group)
-        await member.start()
-        in_transaction: list[dict[str, Any]] = []
-        real_commit_batch = log._commit_batch
-
-        async def commit_batch(producer: Any, batch: Any, offsets: dict[str, Any]) -> None:
-            in_transaction.append({g: dict(o) for g, o in offsets.items()})
-            await real_commit_batch(producer, batch, offsets)
-
-        monkeypatch.setattr(log, "_commit_batch", commit_batch)
+        member, in_transaction = await self.member_and_spy(log, topic, group, monkeypatch)
         try:
-            await self.settle([member], lambda: member.assignment() == {tp}, what="the assignment")
             async with log.transaction() as tx:
                 tx.send(OutRecord(topic, b"k", b"a"))
                 tx.commit_offsets(group, {tp: 2})
             assert in_transaction == [{}]  # the records went in a transaction, the offsets did not
-            deadline = time.monotonic() + self.poll_timeout
-            while await log.committed(group, tp) != 2:
-                assert time.monotonic() < deadline, "the member never committed the transaction's offsets"
-                await asyncio.sleep(0.02)
+            await self.committed_becomes(log, group, tp, 2)
 
             async def failing() -> None:
                 async with log.transaction() as tx:
@@ -139,18 +149,8 @@ class TestKafkaLog(DurableTransportContract):
         assert isinstance(log, KafkaLog)
         topic = await self.topic(log, "deadletters", 1)
         tp, group = TopicPartition(topic, 0), unique("g")
-        member = log.consumer([topic], group_id=group)
-        await member.start()
-        in_transaction: list[dict[str, Any]] = []
-        real_commit_batch = log._commit_batch
-
-        async def commit_batch(producer: Any, batch: Any, offsets: dict[str, Any]) -> None:
-            in_transaction.append({g: dict(o) for g, o in offsets.items()})
-            await real_commit_batch(producer, batch, offsets)
-
-        monkeypatch.setattr(log, "_commit_batch", commit_batch)
+        member, in_transaction = await self.member_and_spy(log, topic, group, monkeypatch)
         try:
-            await self.settle([member], lambda: member.assignment() == {tp}, what="the assignment")
             async with log.transaction() as tx:
                 tx.commit_offsets(group, {tp: 3})  # deferred
             async with log.transaction() as tx:
@@ -159,10 +159,7 @@ class TestKafkaLog(DurableTransportContract):
             assert in_transaction == [{group: {tp: 6}}]
         finally:
             await member.stop()  # nothing deferred is left to commit: 3 must not overwrite 6
-        deadline = time.monotonic() + self.poll_timeout
-        while await log.committed(group, tp) != 6:
-            assert time.monotonic() < deadline, f"committed {await log.committed(group, tp)}, not 6"
-            await asyncio.sleep(0.02)
+        await self.committed_becomes(log, group, tp, 6)
 
     async def test_settled_end_offsets_wait_for_a_transaction_open_below_and_fail_if_it_stays_open(
         self, make_log: LogFactory
