@@ -35,7 +35,7 @@ from streams import CancelWatch, Emit
 
 from .errors import AdapterError
 from .models._http import HTTPConnection
-from .models.base import ModelClient, ModelResponse, TextDelta
+from .models.base import ModelClient, ModelResponse, TextDelta, text_read_interval
 
 __all__ = ["MODEL_GROUP", "ModelExecutor", "close_models"]
 
@@ -47,7 +47,8 @@ class ModelExecutor:
 
     Args:
         agents: registry by agent id; each agent's `model` must be a `ModelClient`.
-        content_flush_s: RunContent coalescing window in seconds (settings `AGNOSTREAM_CONTENT_FLUSH_MS`).
+        content_flush_s: RunContent coalescing window in seconds (settings `AGNOSTREAM_CONTENT_FLUSH_MS`); also
+            how often a turn's response is read once it streams text (`models.base.text_read_interval`).
         cancels: the cancel watch that aborts streams of cancelled runs, or None.
     """
 
@@ -125,6 +126,8 @@ class ModelExecutor:
         # commit before the model is even called.
         content.follow(emit([started(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)]))
         response: ModelResponse | None = None
+        # Text goes out once a window: the provider need not read its socket more often (see text_read_interval).
+        paced = text_read_interval.set(self._flush_s)
         try:
             async for update in model.stream(work.messages, agent.tool_list):
                 if isinstance(update, TextDelta):
@@ -137,6 +140,8 @@ class ModelExecutor:
         except BaseException:
             content.abort()
             raise
+        finally:
+            text_read_interval.reset(paced)
         await content.drain(flush=True)
         if response is None:
             return [

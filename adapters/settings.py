@@ -107,6 +107,8 @@ class Settings(BaseSettings):
         content_flush_ms: RunContent coalescing window in milliseconds (AGNOSTREAM_CONTENT_FLUSH_MS); the
             first delta of a turn is never held. 50 ms (20 updates a second per stream) served 6.5 % more
             requests/s than 20 ms in the benchmark (every record costs an append, a publish and an SSE write).
+            Once a turn streams text, the OpenAI-compatible providers read its response once per window too
+            (the end of a turn is then seen up to one window late; 0 reads every token as it arrives).
         view_batch_ms: least time between two writes of the sessions view, milliseconds
             (AGNOSTREAM_VIEW_BATCH_MS): under load the view is written once per interval (the view lags the log
             by up to this much); a record after a quiet spell is written at once. 0 writes every batch as it

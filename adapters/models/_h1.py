@@ -21,6 +21,9 @@ What it does:
   (waiting for a free connection), `read` (between two reads, the status line included; one timer per
   response, moved only when it fires instead of on every read).
 - Flow control: it stops reading from a socket when 1 MiB of unread body is buffered.
+- Pacing (`H1Response.pace`): once asked, it reads a streamed body at most once an interval, so the
+  tokens arriving meanwhile are taken in one read (the providers ask once a turn streams text; see
+  `base.text_read_interval`).
 
 What it does not do (the caller keeps aiohttp for these): proxies, redirects (none are followed, as
 before), HTTP/2, brotli.
@@ -153,6 +156,8 @@ class H1Response:
         self._read_timeout = read_timeout
         self._last_read = self._loop.time()
         self._timer = None if read_timeout is None else self._loop.call_later(read_timeout, self._check_read)
+        self._pace_s = 0.0
+        self._pace_timer: asyncio.TimerHandle | None = None
 
     # -- what the streaming code reads ---------------------------------------------------------
 
@@ -189,6 +194,8 @@ class H1Response:
                 chunks, self._chunks, self._buffered = self._chunks, [], 0
                 self._resume_reading()
                 yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                if self._pace_s and not self._complete and self._error is None:
+                    self._hold()
             elif self._error is not None:
                 raise self._error
             elif self._complete:
@@ -199,6 +206,17 @@ class H1Response:
                     await self._waiter
                 finally:
                     self._waiter = None
+
+    def pace(self, seconds: float) -> None:
+        """Read the socket at most once every `seconds` from now on (0: as bytes arrive, the default).
+
+        After each step of `aiter_bytes` the connection stops reading for `seconds`; what arrives meanwhile
+        waits in the kernel and is taken in one read. A stream of small pieces (a token each) then wakes its
+        reader once an interval instead of once a piece; the end of the body is seen up to `seconds` late.
+        Measured over the benchmark's fake model (100 concurrent streams of 64 tokens 5 ms apart, one core):
+        1.09-1.13 ms of CPU a stream read as it arrives (a read per token), 0.52-0.57 ms at 50 ms.
+        """
+        self._pace_s = seconds
 
     async def aclose(self) -> None:
         """Release the connection: back to the pool when the body was read to its end, else closed."""
@@ -330,6 +348,22 @@ class H1Response:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._pace_timer is not None:
+            self._pace_timer.cancel()
+            self._pace_timer = None
+
+    def _hold(self) -> None:
+        """Stop reading for one pace interval (see `pace`); flow control's pause, if on, already holds."""
+        conn = self._conn
+        if self._paused or conn.closed or conn.transport is None:
+            return
+        self._paused = True
+        conn.transport.pause_reading()
+        self._pace_timer = self._loop.call_later(self._pace_s, self._end_hold)
+
+    def _end_hold(self) -> None:
+        self._pace_timer = None
+        self._resume_reading()
 
     def _fail(self, error: BaseException) -> None:
         if self._error is None:

@@ -8,12 +8,31 @@ A stream that ends without a `ModelResponse` is a provider error, never a partia
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from engine import Message, ModelUsage, Tool, ToolCall
 
-__all__ = ["Embedder", "EmbeddingResult", "ModelClient", "ModelResponse", "StreamUpdate", "TextDelta"]
+__all__ = [
+    "Embedder",
+    "EmbeddingResult",
+    "ModelClient",
+    "ModelResponse",
+    "StreamUpdate",
+    "TextDelta",
+    "text_read_interval",
+]
+
+text_read_interval: ContextVar[float] = ContextVar("text_read_interval", default=0.0)
+"""Seconds a provider may let pass between two reads of a turn's response once the turn streams text; 0 (the
+default): read every piece as it arrives.
+
+The model worker sets it around each turn to its RunContent window (`AGNOSTREAM_CONTENT_FLUSH_MS`): the text
+goes out at most that often anyway, so reading the socket once a window instead of once a token costs the
+client nothing but the end of the turn, seen up to one interval later. Until the first text, a turn is read as
+it arrives (its first token, or a tool call that the run waits for, is never held). The OpenAI-compatible
+providers on agnostream's own HTTP client apply it (`_h1.H1Response.pace`); the others ignore it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,13 +32,14 @@ from engine import Message, Tool
 
 from . import _guard
 from ._aiohttp import StreamedResponse
+from ._h1 import H1Response
 from ._http import DEFAULT_TIMEOUT
 from ._openai_endpoint import OpenAICompatibleEndpoint
 from ._openai_errors import error_from_response, error_from_stream_payload
 from ._openai_stream import ChunkAccumulator, response_from_completion
 from ._retry import retry_async
 from ._sse import SSEDecoder
-from .base import ModelResponse, StreamUpdate, TextDelta
+from .base import ModelResponse, StreamUpdate, TextDelta, text_read_interval
 
 __all__ = ["DEFAULT_TIMEOUT", "OpenAIChat", "OpenAILike"]
 
@@ -216,6 +217,8 @@ class OpenAILike(OpenAICompatibleEndpoint):
                 accumulator = ChunkAccumulator(
                     provider=self.provider, model_name=self._id, on_error=self._stream_error_factory(response)
                 )
+                interval = text_read_interval.get()
+                paced = response if interval and isinstance(response, H1Response) else None  # see `text_read_interval`
                 async with contextlib.aclosing(self._payloads(response)) as payloads:
                     async for data in payloads:
                         if accumulator.is_done:
@@ -223,8 +226,12 @@ class OpenAILike(OpenAICompatibleEndpoint):
                             # closed before its last chunk takes its keep-alive connection with it, and every
                             # request then pays a new TCP connect.
                             continue
-                        for delta in accumulator.feed(data, time.perf_counter()):
+                        deltas = accumulator.feed(data, time.perf_counter())
+                        for delta in deltas:
                             yield delta
+                        if deltas and paced is not None:  # the turn streams text: read once per interval from now on
+                            paced.pace(interval)
+                            paced = None
                 first = accumulator.first_token_at
                 final = accumulator.finish(
                     time_to_first_token=None if first is None else first - started,

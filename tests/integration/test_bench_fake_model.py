@@ -13,7 +13,8 @@ import pytest
 
 from adapters.bench.agent import get_weather
 from adapters.bench.fake_model import FakeModelConfig, FakeModelServer
-from adapters.models.base import ModelResponse, TextDelta
+from adapters.models import _h1
+from adapters.models.base import ModelResponse, TextDelta, text_read_interval
 from adapters.models.openai import OpenAIChat
 from adapters.settings import ProviderKeys
 from engine import Message, Tool
@@ -88,3 +89,39 @@ async def test_sequential_streams_reuse_one_keep_alive_connection(fake: FakeMode
             assert text
     assert fake.requests == 3
     assert fake.connections == 1
+
+
+async def test_a_text_turn_is_paced_from_its_first_text_and_a_tool_call_turn_is_never(
+    fake: FakeModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paced: list[tuple[float, bool]] = []  # (interval, whether the turn had streamed text by then)
+    text = ""
+    pace = _h1.H1Response.pace
+
+    def spy(response: _h1.H1Response, seconds: float) -> None:
+        paced.append((seconds, bool(text)))
+        pace(response, seconds)
+
+    monkeypatch.setattr(_h1.H1Response, "pace", spy)
+    tools = [Tool.from_callable(get_weather)]
+    user = Message(id="u", role="user", content="What is the weather in Paris?")
+    token = text_read_interval.set(0.02)
+    try:
+        async with client(fake) as model:
+            _text, first = await turn(model, [user], tools)  # a tool call: no text, so never paced
+            assert first.tool_calls
+            assert paced == []
+            call = first.tool_calls[0]
+            assistant = Message(id="a", role="assistant", tool_calls=(call,))
+            result = Message(id="t", role="tool", tool_call_id=call.id, tool_name=call.name, content="Sunny")
+            async for update in model.stream([user, assistant, result], tools):
+                if isinstance(update, TextDelta):
+                    text += update.text
+    finally:
+        text_read_interval.reset(token)
+    assert paced == [(0.02, True)]  # once, after the first text
+    assert text == "lorem ipsum dolor sit amet consectetur adipiscing elit"  # nothing lost to the holds
+
+    async with client(fake) as model:  # no interval set: read as it arrives
+        await turn(model, [Message(id="u", role="user", content="hi")], [])
+    assert len(paced) == 1

@@ -454,3 +454,60 @@ async def test_tls_round_trip() -> None:
     pool = H1Pool(max_connections=None, keepalive_expiry=None, ssl_context=lambda: client_ctx)
     async with loopback(keepalive(lambda r: reply(r.body)), server_ctx) as server, contextlib.aclosing(pool):
         assert await fetch(pool, server.url().replace("http://", "https://"), b"secret") == b"secret"
+
+
+def trickle(pieces: int, gap_s: float) -> Handler:
+    """A chunked body of `pieces` chunks `gap_s` apart (t0, t1, ...), each written as the server's own send."""
+
+    async def handler(server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read(reader)
+        writer.write(chunked_head())
+        for i in range(pieces):
+            writer.write(chunk(b"t%d," % i))
+            await writer.drain()
+            await asyncio.sleep(gap_s)
+        writer.write(b"0\r\n\r\n")
+        await server.wait_eof(reader)
+
+    return handler
+
+
+async def test_a_paced_body_is_read_in_few_larger_pieces() -> None:
+    # 30 pieces 5 ms apart (~150 ms): read as they arrive that is ~30 reads; paced at 50 ms, one a window.
+    async with loopback(trickle(30, 0.005)) as server, h1pool() as pool, opened(pool, server.url()) as response:
+        got: list[bytes] = []
+        async for data in response.aiter_bytes():
+            if not got:
+                response.pace(0.05)  # from the second read on, as the providers do after the first text
+            got.append(data)
+    assert b"".join(got) == b"".join(b"t%d," % i for i in range(30))
+    assert len(got) <= 8
+    assert max(len(data) for data in got[1:]) > len(b"t10,")  # several pieces gathered by one read
+
+
+async def test_a_paced_body_read_faster_than_its_read_timeout_does_not_time_out() -> None:
+    # Held for 0.3 s at a time with a read timeout of 0.1 s: the hold is the reader's doing, not the server's.
+    async with (
+        loopback(trickle(20, 0.02)) as server,
+        h1pool() as pool,
+        opened(pool, server.url(), timeouts=httpx.Timeout(5, read=0.1)) as response,
+    ):
+        response.pace(0.3)
+        got, error = await collect_until_error(response)
+    assert error is None
+    assert b"".join(got) == b"".join(b"t%d," % i for i in range(20))
+
+
+async def test_a_paced_response_closed_while_held_closes_its_connection_and_the_next_request_gets_a_new_one() -> None:
+    async with loopback(trickle(50, 0.01)) as server, h1pool() as pool:
+        async with opened(pool, server.url()) as response:
+            response.pace(0.5)
+            pieces = response.aiter_bytes()
+            first = await anext(pieces)
+            await anext(pieces)  # the hold begins after this read: the next one waits for it to end
+            await pieces.aclose()
+        assert first.startswith(b"t0,")
+        await asyncio.wait_for(server.eof_seen.wait(), 2)
+        async with opened(pool, server.url()) as second:
+            assert (await anext(second.aiter_bytes())).startswith(b"t0,")
+    assert server.connections == 2

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.model_worker import ModelExecutor
+from adapters.models.base import text_read_interval
 from adapters.models.scripted import FunctionModel, Turn
 from engine import Agent, CancelRun, Message, ModelRequestCompleted, ModelWork, RunEvent, Tool
 from streams import CancelWatch, MemoryLog, Topics, command_record
@@ -150,3 +151,23 @@ async def test_a_slow_log_makes_bigger_content_batches_not_one_record_per_delta(
     assert "".join(getattr(e, "content", "") for e in contents) == answer.message.content
     assert len(contents) <= 10
     assert [e.part.split("~")[0] for e in contents] == [f"d{i}" for i in range(1, len(contents) + 1)]
+
+
+async def test_a_turn_streams_with_the_content_window_as_its_read_interval() -> None:
+    seen: list[float] = []
+
+    def turn(_messages: Sequence[Message], _tools: Sequence[Tool]) -> Turn:
+        seen.append(text_read_interval.get())  # called inside the provider's stream, in the turn's context
+        return Turn(text="hi there")
+
+    executor = ModelExecutor({"a": Agent(id="a", model=FunctionModel(turn))}, content_flush_s=0.07)
+    emitted: list[Any] = []
+
+    async def emit(events: Sequence[RunEvent]) -> None:
+        emitted.extend(events)
+
+    (answer,) = await executor.execute(work("r3"), emit)
+
+    assert isinstance(answer, ModelRequestCompleted)
+    assert seen == [0.07]
+    assert text_read_interval.get() == 0.0  # set for the turn only
