@@ -127,7 +127,7 @@ class ModelExecutor:
         content.follow(emit([started(created_at=int(time.time()), part=f"start~{attempt}", **base, **names)]))
         response: ModelResponse | None = None
         # Text goes out once a window: the provider need not read its socket more often (see text_read_interval).
-        paced = text_read_interval.set(self._flush_s)
+        interval_token = text_read_interval.set(self._flush_s)
         try:
             async for update in model.stream(work.messages, agent.tool_list):
                 if isinstance(update, TextDelta):
@@ -141,7 +141,7 @@ class ModelExecutor:
             content.abort()
             raise
         finally:
-            text_read_interval.reset(paced)
+            text_read_interval.reset(interval_token)
         await content.drain(flush=True)
         if response is None:
             return [

@@ -390,7 +390,11 @@ class KafkaLog:
                 for tx, _ in batch:
                     for group_id, group_offsets in tx.offsets.items():
                         offsets.setdefault(group_id, {}).update(group_offsets)
-                deferred = self._deferrable(offsets) if not _dead_letters(batch) else self._supersede(offsets)
+                if _dead_letters(batch):
+                    self._supersede(offsets)
+                    deferred = []
+                else:
+                    deferred = self._deferrable(offsets)
                 if offsets or any(tx.records for tx, _ in batch):
                     await self._commit_batch(producer, batch, offsets)
             except Exception as exc:
@@ -426,9 +430,7 @@ class KafkaLog:
             del offsets[group_id]
         return out
 
-    def _supersede(
-        self, offsets: dict[str, dict[TopicPartition, int]]
-    ) -> list[tuple[_KafkaConsumer, dict[TopicPartition, int]]]:
+    def _supersede(self, offsets: dict[str, dict[TopicPartition, int]]) -> None:
         """Keep `offsets` in the transaction, and drop the older offsets its groups' members here still defer.
 
         For a batch that dead-letters a record: its offsets commit with the dead letter, so a crash cannot
@@ -436,7 +438,6 @@ class KafkaLog:
         """
         for member in self._members:
             member.forget(offsets.get(member.group_id or "", {}))
-        return []
 
     async def _commit_batch(
         self,

@@ -218,7 +218,9 @@ class OpenAILike(OpenAICompatibleEndpoint):
                     provider=self.provider, model_name=self._id, on_error=self._stream_error_factory(response)
                 )
                 interval = text_read_interval.get()
-                paced = response if interval and isinstance(response, H1Response) else None  # see `text_read_interval`
+                unpaced = (
+                    response if interval and isinstance(response, H1Response) else None
+                )  # see `text_read_interval`
                 async with contextlib.aclosing(self._payloads(response)) as payloads:
                     async for data in payloads:
                         if accumulator.is_done:
@@ -229,9 +231,9 @@ class OpenAILike(OpenAICompatibleEndpoint):
                         deltas = accumulator.feed(data, time.perf_counter())
                         for delta in deltas:
                             yield delta
-                        if deltas and paced is not None:  # the turn streams text: read once per interval from now on
-                            paced.pace(interval)
-                            paced = None
+                        if deltas and unpaced is not None:  # the turn streams text: read once per interval from now on
+                            unpaced.pace(interval)
+                            unpaced = None
                 first = accumulator.first_token_at
                 final = accumulator.finish(
                     time_to_first_token=None if first is None else first - started,
